@@ -1,0 +1,22 @@
+# Writes OUT: a C table of the FILES' contents, named by their path under ROOT
+# minus the leading "src/store/" or "web/" (e.g. "migrations/sqlite/001_init.sql",
+# "templates/signin.html").
+set(body "#include \"core/embed.h\"\n\n")
+set(table "const struct embedded_file embedded_files[] = {\n")
+set(i 0)
+list(SORT FILES)
+foreach(f ${FILES})
+	file(RELATIVE_PATH rel ${ROOT} ${f})
+	string(REGEX REPLACE "^src/store/" "" rel ${rel})
+	string(REGEX REPLACE "^web/" "" rel ${rel})
+	file(READ ${f} hex HEX)
+	string(LENGTH "${hex}" hexlen)
+	math(EXPR len "${hexlen} / 2")
+	string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+	string(APPEND body "static const unsigned char file_${i}[] = {${bytes}0x00};\n")
+	string(APPEND table "\t{\"${rel}\", (const char *)file_${i}, ${len}},\n")
+	math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND table "\t{0, 0, 0},\n};\n")
+file(WRITE ${OUT}.tmp "${body}\n${table}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

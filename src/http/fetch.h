@@ -1,0 +1,29 @@
+/*
+ * Outbound HTTP(S) requests (libcurl): fetching a client's jwks_uri, and later
+ * back-channel logout deliveries. Bounded in time and size, HTTPS verified,
+ * redirects not followed.
+ */
+#ifndef CAREID_HTTP_FETCH_H
+#define CAREID_HTTP_FETCH_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+
+#define FETCH_MAX_BODY (256 * 1024)
+
+struct fetch_result {
+	long status;
+	struct buf body; /* capped at FETCH_MAX_BODY; buf_release() it */
+};
+
+/* Must be called once at start before threads (curl_global_init). */
+int fetch_init(void);
+
+/* GET `url` with a timeout of `timeout_s` seconds. CAREID_EIO on failure. */
+int fetch_get(struct fetch_result *out, const char *url, long timeout_s);
+
+/* POST a form body to `url`. */
+int fetch_post_form(struct fetch_result *out, const char *url, const char *body, long timeout_s);
+
+#endif
