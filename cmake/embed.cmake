@@ -4,6 +4,7 @@
 set(body "#include \"core/embed.h\"\n\n")
 set(table "const struct embedded_file embedded_files[] = {\n")
 set(i 0)
+string(REPLACE "|" ";" FILES "${FILES}")
 list(SORT FILES)
 foreach(f ${FILES})
 	file(RELATIVE_PATH rel ${ROOT} ${f})

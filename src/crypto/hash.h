@@ -47,7 +47,9 @@ bool crypto_streq(const char *a, const char *b);
 /*
  * Authenticated encryption (XChaCha20-Poly1305, libsodium secretbox) of a
  * short secret that must be recoverable (client_secret_jwt keys). The result
- * is base64url text; free() it.
+ * is base64url text of a random 24-byte nonce followed by the box; free() it.
+ * seal: ETOOBIG over 4096 bytes of plaintext. open: EINVALID when `sealed` is
+ * not such text, ECRYPTO when it fails authentication (wrong key or altered).
  */
 int crypto_seal(char **out, const uint8_t key[CRYPTO_KEY_BYTES], const char *plaintext);
 int crypto_open(char **out, const uint8_t key[CRYPTO_KEY_BYTES], const char *sealed);

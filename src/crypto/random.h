@@ -12,7 +12,8 @@ void crypto_random_bytes(void *out, size_t len);
 /*
  * Writes a random token of `nbytes` bytes (at most 64), base64url without
  * padding, NUL-terminated, into `out` (which needs 4*nbytes/3 + 2 bytes).
- * Returns CAREID_ETOOBIG when `outsz` is too small.
+ * Returns CAREID_ETOOBIG when `outsz` is too small, CAREID_EINVALID when
+ * `nbytes` is 0 or over 64.
  */
 int crypto_random_token(char *out, size_t outsz, size_t nbytes);
 

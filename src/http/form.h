@@ -49,7 +49,9 @@ const char *form_first_duplicate(const struct form *f);
 /*
  * Parses a Cookie header ("a=1; b=2"). Values are taken as they are (no
  * percent-decoding), surrounding quotes removed; pairs without '=' are
- * skipped. Same caps as form_parse().
+ * skipped. Same caps as form_parse() (CAREID_ETOOBIG). Pairs with an empty
+ * name, control characters or invalid UTF-8 are skipped too, so that another
+ * application's odd cookie on the same host cannot hide careid's own.
  */
 int cookie_parse(struct form *out, arena *a, const char *header);
 

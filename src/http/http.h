@@ -18,7 +18,15 @@
 
 #define HTTP_MAX_BODY   (64 * 1024)
 #define HTTP_MAX_HEADERS 32
+#define HTTP_MAX_RESPONSE (4 * 1024 * 1024)
 
+struct http_header;
+
+/*
+ * HEAD requests reach handlers as "GET" (libmicrohttpd drops the body of the
+ * answer). The query string is parsed from the raw request target, so
+ * duplicates and bad encoding are visible (form_count(), query_error).
+ */
 struct http_request {
 	arena *arena;
 	const char *method;      /* "GET", "POST", … */
@@ -33,6 +41,15 @@ struct http_request {
 	const char *body;        /* raw body (NUL-terminated), may be "" */
 	size_t body_len;
 	void *priv;              /* the server's own connection handle */
+
+	/* Headers of a request built without the server (priv NULL), e.g. in
+	 * handler tests; http_header() searches them. Unused by the server. */
+	const struct http_header *headers;
+	size_t nheaders;
+
+	/* Cache of http_cookie(): the Cookie header parsed on first use. */
+	struct form cookies;
+	bool cookies_parsed;
 };
 
 /* A request header (case-insensitive name), or NULL. */
@@ -56,7 +73,17 @@ struct http_response {
 	arena *arena;               /* same as the request's */
 };
 
-/* Adds a header; the strings are copied into the arena. */
+/* Prepares `res` for a handler: status 200, empty body capped at
+ * HTTP_MAX_RESPONSE, no headers, strings kept in `a`. The server does this;
+ * handler tests call it themselves and http_response_release() after. */
+void http_response_init(struct http_response *res, arena *a);
+
+/* Frees the body (headers live in the arena). */
+void http_response_release(struct http_response *res);
+
+/* Adds a header; the strings are copied into the arena. CAREID_ETOOBIG past
+ * HTTP_MAX_HEADERS, CAREID_EINVALID for a name or value holding CR, LF or
+ * another control character (no header injection). */
 int http_add_header(struct http_response *res, const char *name, const char *value);
 
 /* Sets status, type and a copy of the body. */
@@ -69,6 +96,12 @@ int http_send_json(struct http_response *res, int status, json_t *json);
 /* 302/303 with Location. */
 int http_redirect(struct http_response *res, int status, const char *location);
 
+/* An OAuth 2.0 error answer (RFC 6749 §5.2): `status`, JSON
+ * {"error": error, "error_description": description} (description may be
+ * NULL) and Cache-Control: no-store. */
+int http_send_oauth_error(struct http_response *res, int status, const char *error,
+			  const char *description);
+
 struct cookie_attrs {
 	const char *path;   /* default "/" */
 	long max_age;       /* seconds; 0 = session cookie; <0 = delete */
@@ -76,7 +109,15 @@ struct cookie_attrs {
 	const char *same_site; /* "Lax" (default), "Strict" or "None" */
 };
 
-/* Adds a Set-Cookie header: always HttpOnly, never Domain. */
+/*
+ * Adds a Set-Cookie header: always HttpOnly, never Domain, formatted as
+ * `name=value; Path=/; HttpOnly; SameSite=Lax[; Secure][; Max-Age=N]`; with
+ * max_age < 0 the value is emptied and `Max-Age=0; Expires=<1970>` deletes
+ * it. `attrs` may be NULL (all defaults). CAREID_EINVALID for a name that is
+ * not an RFC 6265 token, a value with characters outside cookie-octet, a path
+ * not starting with '/' or holding ';' or controls, an unknown SameSite, or
+ * SameSite=None without Secure (browsers drop such cookies).
+ */
 int http_set_cookie(struct http_response *res, const char *name, const char *value,
 		    const struct cookie_attrs *attrs);
 

@@ -27,7 +27,24 @@ typedef struct templates templates;
 int templates_load(templates **out);
 void templates_free(templates *t);
 
-/* Renders `name` (e.g. "signin", without ".html") into `out`. */
+/* An empty set, for tests and tools that add templates with
+ * templates_parse_string(). Free with templates_free(). */
+int templates_new(templates **out);
+
+/*
+ * Parses `text` as template `name` into `t` (for tests and tools; the server
+ * uses templates_load()). CAREID_EINVALID with "name:line: …" in
+ * careid_error_last() on a syntax error (unclosed or mismatched section,
+ * unknown tag, sections nested deeper than 16), CAREID_EEXISTS when `name` is
+ * taken. On error `t` is unchanged.
+ */
+int templates_parse_string(templates *t, const char *name, const char *text);
+
+/*
+ * Renders `name` (e.g. "signin", without ".html") into `out`. CAREID_ENOTFOUND
+ * for an unknown template or partial, CAREID_ETOOBIG when sections and
+ * partials nest deeper than 16 (a partial including itself) or `out` is full.
+ */
 int templates_render(const templates *t, const char *name, const json_t *ctx, struct buf *out);
 
 #endif

@@ -1,0 +1,45 @@
+# The user's commands. The build itself is CMake's (CMakeLists.txt).
+#   make run    install dependencies, build, start careid with demo data
+#   make test   the same dependencies, a sanitizer build, unit + e2e + fuzz replays
+
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD     ?= build/release
+TESTBUILD ?= build/asan
+LISTEN    ?= 127.0.0.1:8080
+DB        ?= sqlite:var/careid.db
+
+.PHONY: all deps build run test unit e2e format clean
+
+all: build
+
+deps:
+	./scripts/install-deps
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREID_TESTS=OFF >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	$(BUILD)/careid serve --listen $(LISTEN) --db $(DB) --demo
+
+# Everything runs under AddressSanitizer and UndefinedBehaviorSanitizer.
+test: deps
+	cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DCAREID_SANITIZE=ON >/dev/null
+	cmake --build $(TESTBUILD) -j$(JOBS)
+	$(MAKE) --no-print-directory unit e2e
+
+unit:
+	cd $(TESTBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j$(JOBS)
+
+e2e:
+	CAREID_BIN=$(CURDIR)/$(TESTBUILD)/careid \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		node --test --test-concurrency=$(JOBS) tests/e2e/
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
+
+clean:
+	rm -rf build

@@ -1,0 +1,139 @@
+/* careid client add: register a relying party in an environment. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "crypto/random.h"
+#include "oidc/clients.h"
+
+static const struct opt add_spec[] = {
+	{"env", "ENV", "environment: mock, int, dep or live (required)", false},
+	{"name", "NAME", "the client's name, shown on sign-in pages (required)", false},
+	{"redirect-uri", "URI", "an exact redirect URI: https, or http on a loopback host", true},
+	{"auth", "METHOD",
+	 "private_key_jwt, client_secret_post, client_secret_basic (default) or "
+	 "client_secret_jwt",
+	 false},
+	{"jwks-file", "FILE", "private_key_jwt: a file holding the client's public JWKS", false},
+	{"jwks-uri", "URL", "private_key_jwt: where to fetch the client's public JWKS", false},
+	{"id-token-alg", "ALG", "ID token signing: RS256 (default), RS384, RS512, PS256, PS384, "
+				"PS512",
+	 false},
+	{"userinfo-signed-response-alg", "ALG", "answer userinfo as a JWT signed with ALG",
+	 false},
+	{"backchannel-logout-uri", "URI", "where to POST logout tokens", false},
+	{"default-acr", "CLASS", "assurance class when a request names none, e.g. AAL3_ANY",
+	 false},
+	CLI_STORE_OPTS,
+	{NULL, NULL, NULL, false},
+};
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t n = 0;
+
+	if (!f) {
+		careid_error_set(CAREID_EIO, "cannot read %s", path);
+		return NULL;
+	}
+	text = calloc(1, 65537);
+	if (text)
+		n = fread(text, 1, 65536, f);
+	if (text && (ferror(f) || n == 65536)) {
+		careid_error_set(CAREID_EINVALID, "%s is unreadable or over 64 KiB", path);
+		free(text);
+		text = NULL;
+	}
+	fclose(f);
+	return text;
+}
+
+static int client_add_cmd(int argc, char **argv)
+{
+	const char *uris[21];
+	struct client_new cn = {0};
+	struct secrets sec;
+	opts *o = NULL;
+	store *s = NULL;
+	json_t *out = NULL;
+	char *jwks = NULL;
+	int rc;
+
+	if (opts_parse(&o, add_spec, argc, argv))
+		return cli_usage("client add", "%s", careid_error_last()->message);
+	if (opts_flag(o, "help")) {
+		cli_help("client add --env ENV --name NAME --redirect-uri URI [options]",
+			 "Registers a relying party and prints {\"client_id\", \"client_secret\"} "
+			 "as JSON.\nThe secret is shown once; careid keeps only a keyed hash.",
+			 add_spec);
+		rc = 0;
+		goto out;
+	}
+	cn.env = opts_get(o, "env");
+	cn.name = opts_get(o, "name");
+	cn.auth_method = opts_get(o, "auth");
+	cn.nredirect = opts_count(o, "redirect-uri");
+	if (!cn.env || !cn.name || !cn.nredirect) {
+		rc = cli_usage("client add", "--env, --name and --redirect-uri are required");
+		goto out;
+	}
+	if (cn.nredirect > 20) {
+		rc = cli_usage("client add", "at most 20 redirect URIs");
+		goto out;
+	}
+	for (size_t i = 0; i < cn.nredirect; i++)
+		uris[i] = opts_nth(o, "redirect-uri", i);
+	cn.redirect_uris = uris;
+	if (opts_get(o, "jwks-file")) {
+		jwks = read_file(opts_get(o, "jwks-file"));
+		if (!jwks) {
+			rc = cli_fail();
+			goto out;
+		}
+	}
+	cn.jwks = jwks;
+	cn.jwks_uri = opts_get(o, "jwks-uri");
+	cn.id_token_alg = opts_get(o, "id-token-alg");
+	cn.userinfo_alg = opts_get(o, "userinfo-signed-response-alg");
+	cn.backchannel_logout_uri = opts_get(o, "backchannel-logout-uri");
+	cn.default_acr = opts_get(o, "default-acr");
+	rc = crypto_init();
+	if (!rc)
+		rc = cli_open_store(&s, o);
+	if (!rc)
+		rc = secrets_load(&sec, s);
+	if (!rc)
+		rc = client_add(&out, s, &sec, &cn);
+	memset(&sec, 0, sizeof(sec));
+	if (rc == CAREID_EINVALID) {
+		rc = cli_usage("client add", "%s", careid_error_last()->message);
+		goto out;
+	}
+	if (rc) {
+		rc = cli_fail();
+		goto out;
+	}
+	cli_print_json(out);
+out:
+	free(jwks);
+	store_free(s);
+	opts_free(o);
+	return rc;
+}
+
+int cmd_client(int argc, char **argv)
+{
+	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "help") == 0) {
+		printf("usage: careid client add --env ENV --name NAME --redirect-uri URI "
+		       "[options]\n\nSee 'careid client add --help'.\n");
+		return argc < 1 ? EXIT_USAGE : 0;
+	}
+	if (strcmp(argv[0], "add") == 0)
+		return client_add_cmd(argc - 1, argv + 1);
+	return cli_usage("client", "unknown subcommand '%s'", argv[0]);
+}

@@ -1,0 +1,297 @@
+/* careid serve: the HTTP server for every environment, the demo relying
+ * party and the operations endpoints. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "crypto/random.h"
+#include "directory/directory.h"
+#include "http/fetch.h"
+#include "http/server.h"
+#include "http/static.h"
+#include "http/template.h"
+#include "oidc/demo.h"
+#include "oidc/provider.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+#define DEFAULT_ASSETS "node_modules/nhsuk-frontend/dist/nhsuk"
+
+static const struct opt spec[] = {
+	{"listen", "ADDR:PORT", "address to listen on (default " DEFAULT_LISTEN "; port 0 picks one)",
+	 false},
+	{"public-url", "URL", "URL users and clients reach careid at (default http://ADDR:PORT)",
+	 false},
+	{"demo", NULL, "seed the demo directory on an empty store and serve /demo/", false},
+	{"threads", "N", "worker threads (default: one per CPU, at least 4)", false},
+	{"log-level", "LEVEL", "debug, info (default), warn or error", false},
+	{"assets-dir", "DIR", "NHS.UK frontend files (default " DEFAULT_ASSETS ")", false},
+	{"issuer-mock", "URL", "issuer of the mock environment (default {public-url}/realms/mock)",
+	 false},
+	{"issuer-int", "URL", "issuer of int", false},
+	{"issuer-dep", "URL", "issuer of dep", false},
+	{"issuer-live", "URL", "issuer of live", false},
+	CLI_STORE_OPTS,
+	{NULL, NULL, NULL, false},
+};
+
+struct app {
+	store *store;
+	metrics *metrics;
+	const char *assets_dir;
+	_Atomic(provider *) provider; /* NULL until ready */
+	_Atomic(demo_rp *) demo;
+};
+
+static int ops(struct app *app, struct http_request *req, struct http_response *res)
+{
+	struct buf b;
+	int rc;
+
+	if (strcmp(req->path, "/healthz") == 0) {
+		res->route = "health";
+		rc = http_send(res, 200, "application/json", "{\"status\":\"ok\"}", 15);
+		return rc ? rc : 1;
+	}
+	if (strcmp(req->path, "/readyz") == 0) {
+		bool ready = atomic_load(&app->provider) && store_ping(app->store);
+
+		res->route = "health";
+		rc = ready ? http_send(res, 200, "application/json", "{\"status\":\"ready\"}", 18)
+			   : http_send(res, 503, "application/json", "{\"status\":\"unavailable\"}",
+				       24);
+		return rc ? rc : 1;
+	}
+	if (strcmp(req->path, "/metrics") == 0) {
+		res->route = "metrics";
+		buf_init(&b, 1 << 20);
+		rc = metrics_render(app->metrics, &b);
+		if (!rc)
+			rc = http_send(res, 200, "text/plain; version=0.0.4; charset=utf-8", b.ptr,
+				       b.len);
+		buf_release(&b);
+		return rc ? rc : 1;
+	}
+	return 0;
+}
+
+static int handle(void *ctx, struct http_request *req, struct http_response *res)
+{
+	struct app *app = ctx;
+	provider *p = atomic_load(&app->provider);
+	demo_rp *demo = atomic_load(&app->demo);
+	int rc = ops(app, req, res);
+
+	if (rc)
+		return rc < 0 ? rc : 0;
+	if (!p)
+		return http_send(res, 503, "text/plain; charset=utf-8", "starting\n", 9);
+	if (strncmp(req->path, "/assets/", 8) == 0)
+		return static_send_file(res, app->assets_dir, req->path + 1);
+	if (strncmp(req->path, "/static/nhsuk-frontend", 22) == 0)
+		return static_send_file(res, app->assets_dir, req->path + 8);
+	if (strncmp(req->path, "/static/", 8) == 0)
+		return static_send_embedded(res, req->path + 8);
+	rc = provider_handle(p, req, res);
+	if (!rc && demo)
+		rc = demo_rp_handle(demo, req, res);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	if (strcmp(req->path, "/") == 0)
+		return http_redirect(res, 302, demo ? "/demo/" : "/realms/mock/.well-known/openid-configuration");
+	res->route = "other";
+	return http_send(res, 404, "text/plain; charset=utf-8", "not found\n", 10);
+}
+
+static int parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	const char *host = s;
+	size_t hostlen;
+	long p;
+
+	if (!colon)
+		return careid_error_set(CAREID_EINVALID, "--listen must be ADDR:PORT");
+	hostlen = (size_t)(colon - s);
+	if (hostlen >= 2 && host[0] == '[' && host[hostlen - 1] == ']') {
+		host++;
+		hostlen -= 2;
+	}
+	if (hostlen == 0 || hostlen >= addrsz)
+		return careid_error_set(CAREID_EINVALID, "--listen must be ADDR:PORT");
+	memcpy(addr, host, hostlen);
+	addr[hostlen] = '\0';
+	if (parse_long(colon + 1, 0, 65535, &p))
+		return careid_error_set(CAREID_EINVALID, "--listen port must be 0 to 65535");
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static void print_banner(const char *url, const json_t *seed)
+{
+	const json_t *users = json_object_get(seed, "users");
+	size_t i;
+	json_t *u;
+
+	printf("\ncareid is running.\n\n"
+	       "  Demo relying party:  %s/demo/\n"
+	       "  mock issuer:         %s/realms/mock\n"
+	       "  discovery:           %s/realms/mock/.well-known/openid-configuration\n"
+	       "  int issuer:          %s/realms/int\n"
+	       "  metrics:             %s/metrics\n\n",
+	       url, url, url, url, url);
+	if (json_array_size(users)) {
+		printf("Sign in (mock environment) as any of these users with password '%s'.\n"
+		       "Username: the 12-digit UID or the e-mail.\n\n",
+		       json_string_value(json_object_get(seed, "password")));
+		json_array_foreach(users, i, u) {
+			const json_t *roles = json_object_get(u, "roles");
+
+			printf("  %-14s %-28s %zu role%s\n", json_string_value(json_object_get(u, "uid")),
+			       json_string_value(json_object_get(u, "name")), json_array_size(roles),
+			       json_array_size(roles) == 1 ? "" : "s");
+		}
+		printf("\n");
+	}
+	printf("Stop with Ctrl-C.\n");
+	fflush(stdout);
+}
+
+static int serve(opts *o)
+{
+	struct app app = {0};
+	struct http_server_opts so = {0};
+	struct provider_opts po = {0};
+	char addr[64], *public_url = NULL;
+	const char *threads = opts_get(o, "threads");
+	uint16_t port = 0;
+	templates *tpl = NULL;
+	http_server *srv = NULL;
+	provider *p = NULL;
+	demo_rp *demo = NULL;
+	json_t *seed = NULL;
+	sigset_t sigs;
+	long nthreads = 4;
+	int rc, sig;
+
+	rc = parse_listen(opts_get_or(o, "listen", DEFAULT_LISTEN), addr, sizeof(addr), &port);
+	if (!rc && threads)
+		rc = parse_long(threads, 1, 256, &nthreads);
+	if (rc)
+		return cli_usage("serve", "%s", careid_error_last()->message);
+	if (log_init(opts_get_or(o, "log-level", "info")))
+		return cli_usage("serve", "%s", careid_error_last()->message);
+	/* Signals are taken by sigwait() below; block them before any thread starts. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = crypto_init();
+	if (!rc)
+		rc = fetch_init();
+	if (!rc)
+		rc = cli_open_store(&app.store, o);
+	if (!rc)
+		rc = templates_load(&tpl);
+	if (rc)
+		goto out;
+	app.metrics = metrics_new();
+	app.assets_dir = opts_get_or(o, "assets-dir", DEFAULT_ASSETS);
+	if (!app.metrics) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (opts_flag(o, "demo")) {
+		rc = directory_seed_demo(app.store, &seed);
+		if (rc)
+			goto out;
+	}
+	so.addr = addr;
+	so.port = port;
+	so.threads = (unsigned)nthreads;
+	so.handler = handle;
+	so.ctx = &app;
+	so.metrics = app.metrics;
+	rc = http_server_start(&srv, &so);
+	if (rc)
+		goto out;
+	if (opts_get(o, "public-url")) {
+		public_url = strdup(opts_get(o, "public-url"));
+	} else if (asprintf(&public_url, strchr(addr, ':') ? "http://[%s]:%u" : "http://%s:%u",
+			    addr, http_server_port(srv)) < 0) {
+		public_url = NULL;
+	}
+	if (!public_url) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
+	po.store = app.store;
+	po.templates = tpl;
+	po.metrics = app.metrics;
+	po.public_url = public_url;
+	for (int i = 0; i < ENV_COUNT; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "issuer-%s", env_names[i]);
+		po.issuers[i] = opts_get(o, name);
+	}
+	rc = provider_new(&p, &po);
+	if (!rc && opts_flag(o, "demo"))
+		rc = demo_rp_new(&demo, p, app.store, tpl, public_url, seed);
+	if (rc)
+		goto out;
+	atomic_store(&app.demo, demo);
+	atomic_store(&app.provider, p);
+	printf("careid listening on %s\n", public_url);
+	fflush(stdout);
+	log_pack(LOG_INFO, "listening", "{s:s, s:s, s:i}", "url", public_url, "addr", addr, "port",
+		 http_server_port(srv));
+	if (opts_flag(o, "demo"))
+		print_banner(public_url, seed);
+	sigwait(&sigs, &sig);
+	log_pack(LOG_INFO, "stopping", "{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+out:
+	http_server_stop(srv, 10);
+	demo_rp_free(demo);
+	provider_free(p);
+	templates_free(tpl);
+	metrics_free(app.metrics);
+	store_free(app.store);
+	json_decref(seed);
+	free(public_url);
+	if (rc) {
+		log_error_last("serve_failed", NULL);
+		return cli_fail();
+	}
+	log_pack(LOG_INFO, "stopped", "{}");
+	return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	opts *o = NULL;
+	int rc;
+
+	if (opts_parse(&o, spec, argc, argv))
+		return cli_usage("serve", "%s", careid_error_last()->message);
+	if (opts_flag(o, "help")) {
+		cli_help("serve [--listen ADDR:PORT] [--db URL] [--public-url URL] [--demo]",
+			 "Serves the CIS2-compatible OpenID Connect provider for the environments "
+			 "mock, int, dep and live,\neach at {public-url}/realms/{env}. Stops "
+			 "gracefully on SIGTERM.",
+			 spec);
+		opts_free(o);
+		return 0;
+	}
+	rc = opts_npos(o) ? cli_usage("serve", "unexpected argument '%s'", opts_pos(o, 0)) : serve(o);
+	opts_free(o);
+	return rc;
+}

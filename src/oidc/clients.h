@@ -1,0 +1,77 @@
+/*
+ * Relying parties registered in an environment, and how they authenticate at
+ * the token endpoint. Used by the provider and by `careid client add`.
+ */
+#ifndef CAREID_OIDC_CLIENTS_H
+#define CAREID_OIDC_CLIENTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/hash.h"
+#include "store/store.h"
+
+/* Process-wide keys kept in the store, created on first use. */
+struct secrets {
+	uint8_t hash_key[CRYPTO_KEY_BYTES]; /* keyed hashes of secrets and tokens */
+	uint8_t seal_key[CRYPTO_KEY_BYTES]; /* recoverable secrets (client_secret_jwt) */
+	uint8_t csrf_key[CRYPTO_KEY_BYTES]; /* CSRF tokens */
+};
+
+int secrets_load(struct secrets *out, store *s);
+
+struct client {
+	char *env;
+	char *client_id;
+	char *name;
+	char *auth_method;   /* client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt */
+	char *secret_hash;   /* keyed hash; NULL for private_key_jwt */
+	char *secret_sealed; /* client_secret_jwt only */
+	char *jwks;          /* private_key_jwt: registered JWKS text, or NULL */
+	char *jwks_uri;      /* or a URI to fetch it from */
+	char *id_token_alg;
+	char *userinfo_alg;  /* NULL: userinfo as JSON */
+	char *backchannel_logout_uri;
+	char *default_acr;
+	char **redirect_uris;
+	size_t nredirect;
+};
+
+/* Loads a client with its redirect URIs. CAREID_ENOTFOUND when unknown. */
+int client_get(struct client **out, store *s, const char *env, const char *client_id);
+void client_free(struct client *c);
+
+/* Exact string comparison against the registered redirect URIs. */
+bool client_redirect_registered(const struct client *c, const char *uri);
+
+/* Checks a redirect URI for registration: https, or http on a loopback host
+ * (127.0.0.1, [::1], localhost) for native apps and tests; no fragment. */
+int client_check_redirect_uri(const char *uri);
+
+/* True for the ID token/userinfo signing algorithms careid offers. */
+bool client_alg_supported(const char *alg);
+
+struct client_new {
+	const char *env;
+	const char *name;
+	const char *auth_method;  /* default client_secret_basic */
+	const char *const *redirect_uris;
+	size_t nredirect;
+	const char *jwks;         /* JSON text */
+	const char *jwks_uri;
+	const char *id_token_alg; /* default RS256 */
+	const char *userinfo_alg;
+	const char *backchannel_logout_uri;
+	const char *default_acr;
+};
+
+/*
+ * Registers a client. `*out` is {"client_id", "client_secret"} (the secret is
+ * shown once and stored hashed or sealed; absent for private_key_jwt).
+ * CAREID_EINVALID with a message for anything unacceptable.
+ */
+int client_add(json_t **out, store *s, const struct secrets *sec, const struct client_new *c);
+
+#endif

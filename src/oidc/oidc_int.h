@@ -1,0 +1,169 @@
+/*
+ * Internals shared by the files of oidc/. Not for other modules.
+ */
+#ifndef CAREID_OIDC_INT_H
+#define CAREID_OIDC_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "authn/assurance.h"
+#include "crypto/hash.h"
+#include "crypto/jose.h"
+#include "oidc/clients.h"
+#include "oidc/provider.h"
+
+#define ACCESS_TOKEN_TTL  3600
+#define REFRESH_TOKEN_TTL (30 * 24 * 3600)
+#define ID_TOKEN_TTL      3600
+#define CODE_TTL          120
+#define TX_TTL            1800
+#define SESSION_IDLE_TTL  (8 * 3600)
+#define SESSION_MAX_TTL   (12 * 3600)
+#define PARAM_MAX         2048 /* state, nonce, login_hint, … */
+
+struct env_state {
+	int index;
+	const char *name;
+	char *issuer;        /* full URL */
+	char *issuer_path;   /* its path, e.g. "/realms/mock" */
+	char *cookie_session; /* "careid_session_<env>" */
+	signing_key *key;    /* the active signing key */
+	json_t *jwks;        /* public keys, for verifying our own tokens */
+	char *discovery;     /* prebuilt JSON documents */
+	char *jwks_text;
+	unsigned offered;    /* authentication methods this environment offers */
+	const char *default_acr; /* NULL: any offered method */
+};
+
+struct provider {
+	store *store;
+	const templates *templates;
+	metrics *metrics;
+	char *public_url;
+	bool secure;
+	struct secrets secrets;
+	struct env_state envs[ENV_COUNT];
+};
+
+/* What one request to an issuer needs. */
+struct oidc_req {
+	provider *p;
+	struct env_state *env;
+	struct http_request *req;
+	struct http_response *res;
+	arena *a;
+	const char *endpoint; /* path after the issuer path, e.g. "/authorize" */
+};
+
+/* A grant: what a sign-in produced and a code or token carries (JSON in the
+ * store's grant_data columns). */
+struct grant {
+	const char *uid;
+	const char *client_id;
+	const char *scope;
+	const char *nonce;          /* may be NULL */
+	const char *sid;
+	const char *acr;
+	json_t *amr;                /* array of strings (borrowed from json) */
+	int aal;
+	int64_t auth_time;
+	const char *selected_roleid; /* may be NULL */
+	json_t *claims;             /* the "claims" request parameter, may be NULL */
+	json_t *json;               /* owner of the strings above */
+};
+
+/* grant.c */
+json_t *grant_to_json(const struct grant *g);
+int grant_from_text(struct grant *out, arena *a, const char *text);
+bool scope_has(const char *scope, const char *name);
+
+/* errors.c: standard error answers */
+int oidc_error_json(struct oidc_req *r, int status, const char *error, const char *description);
+int oidc_error_redirect(struct oidc_req *r, const char *redirect_uri, const char *error,
+			const char *description, const char *state);
+int oidc_error_page(struct oidc_req *r, int status, const char *title, const char *message);
+/* Appends query parameters to a URI that may already have a query. */
+char *oidc_uri_with_params(arena *a, const char *uri, const char *const *kv, size_t n);
+/* Renders template `name` with `ctx` (consumed) as an HTML page. */
+int oidc_render(struct oidc_req *r, int status, const char *name, json_t *ctx);
+/* no-store and no-cache headers for responses carrying tokens */
+int oidc_no_store(struct http_response *res);
+
+/* keys.c */
+int keys_load_env(provider *p, struct env_state *e);
+
+/* discovery.c */
+int discovery_build(provider *p, struct env_state *e);
+int discovery_handle(struct oidc_req *r);
+int jwks_handle(struct oidc_req *r);
+
+/* session.c: SSO sessions */
+struct session {
+	const char *sid;
+	const char *uid;
+	const char *acr;
+	const char *amr; /* JSON array text */
+	int aal;
+	int64_t auth_time;
+	const char *id_hash;
+};
+/* The live session named by this request's cookie, or ENOTFOUND. */
+int session_current(struct session *out, struct oidc_req *r);
+/* Starts a session and sets its cookie. */
+int session_start(struct session *out, struct oidc_req *r, const char *uid, enum authn_method m,
+		  const char *acr);
+int session_touch(struct oidc_req *r, const struct session *s);
+
+/* authorize.c, login.c */
+int authorize_handle(struct oidc_req *r);
+int login_handle(struct oidc_req *r);
+int select_role_handle(struct oidc_req *r);
+/* Creates a code for the transaction's request and redirects to the client. */
+int authorize_finish(struct oidc_req *r, json_t *params, const struct session *s,
+		     const char *selected_roleid);
+/* After a sign-in (or with a fitting session): the role page or the code.
+ * `tx_id` names the transaction when there is one already. Returns 1 when
+ * the browser was sent to the role page, 0 when the client got its answer. */
+int authorize_continue(struct oidc_req *r, json_t *params, const struct session *s,
+		       const char *tx_id);
+/*
+ * Transactions between /authorize and the redirect with a code, named by a
+ * random id in the sign-in URL (stored hashed). A transaction is bound to a
+ * session once the user has signed in (`s`, may be NULL until then).
+ */
+struct tx {
+	const char *id;
+	json_t *params;          /* new reference, or NULL */
+	const char *uid;         /* NULL until signed in */
+	const char *session_hash;
+};
+int tx_create(char **id_out, struct oidc_req *r, json_t *params, const struct session *s);
+int tx_load(struct tx *out, struct oidc_req *r, const char *id);
+int tx_bind(struct oidc_req *r, const char *id, const struct session *s);
+int tx_delete(struct oidc_req *r, const char *id);
+/* CSRF token for a form bound to this browser and transaction. */
+const char *csrf_token(struct oidc_req *r, const char *tx);
+bool csrf_ok(struct oidc_req *r, const char *tx, const char *given);
+
+/* clientauth.c: who is calling the token endpoint */
+struct client_auth {
+	struct client *client;   /* the authenticated client, owned */
+	bool basic;              /* the attempt used HTTP Basic (answer with WWW-Authenticate) */
+	const char *description; /* why it failed */
+};
+/* 0, or CAREID_EDENIED (invalid_client, with `description`), or another failure. */
+int client_authenticate(struct client_auth *ca, struct oidc_req *r);
+void client_auth_release(struct client_auth *ca);
+
+/* token.c, userinfo.c */
+int token_handle(struct oidc_req *r);
+int userinfo_handle(struct oidc_req *r);
+
+/* claims.c */
+int claims_id_token(json_t **out, struct oidc_req *r, const struct grant *g,
+		    const char *access_token, const char *alg);
+int claims_userinfo(json_t **out, struct oidc_req *r, const struct grant *g);
+
+#endif

@@ -1,0 +1,148 @@
+#include "oidc/provider.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "authn/assurance.h"
+#include "core/error.h"
+#include "oidc/oidc_int.h"
+
+/* The path of an absolute URL ("" when it has none). */
+static const char *url_path(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	p = p ? strchr(p + 3, '/') : NULL;
+	return p ? p : "";
+}
+
+static int env_init(provider *p, struct env_state *e, int i, const char *issuer)
+{
+	int rc;
+
+	e->index = i;
+	e->name = env_names[i];
+	if (issuer)
+		e->issuer = strdup(issuer);
+	else if (asprintf(&e->issuer, "%s/realms/%s", p->public_url, e->name) < 0)
+		e->issuer = NULL;
+	if (!e->issuer)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	e->issuer_path = strdup(url_path(e->issuer));
+	if (asprintf(&e->cookie_session, "careid_session_%s", e->name) < 0)
+		e->cookie_session = NULL;
+	if (!e->issuer_path || !e->cookie_session)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	if (!*e->issuer_path)
+		return careid_error_set(CAREID_EINVALID, "issuer %s needs a path", e->issuer);
+	/* Only passwords today (AAL1), accepted in mock alone; int, dep and live
+	 * want AAL3 by default, as CIS2 does. */
+	if (i == 0) {
+		e->offered = AUTHN_PWD;
+		e->default_acr = NULL;
+	} else {
+		e->offered = 0;
+		e->default_acr = "AAL3_ANY";
+	}
+	rc = keys_load_env(p, e);
+	if (!rc)
+		rc = discovery_build(p, e);
+	return rc;
+}
+
+int provider_new(provider **out, const struct provider_opts *opts)
+{
+	provider *p = calloc(1, sizeof(*p));
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	if (!p)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	p->store = opts->store;
+	p->templates = opts->templates;
+	p->metrics = opts->metrics;
+	p->public_url = strdup(opts->public_url);
+	if (!p->public_url) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
+	n = strlen(p->public_url);
+	while (n && p->public_url[n - 1] == '/')
+		p->public_url[--n] = '\0';
+	p->secure = strncmp(p->public_url, "https://", 8) == 0;
+	rc = secrets_load(&p->secrets, p->store);
+	for (int i = 0; !rc && i < ENV_COUNT; i++)
+		rc = env_init(p, &p->envs[i], i, opts->issuers[i]);
+out:
+	if (rc) {
+		provider_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+void provider_free(provider *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < ENV_COUNT; i++) {
+		struct env_state *e = &p->envs[i];
+
+		free(e->issuer);
+		free(e->issuer_path);
+		free(e->cookie_session);
+		signing_key_free(e->key);
+		json_decref(e->jwks);
+		free(e->discovery);
+		free(e->jwks_text);
+	}
+	memset(&p->secrets, 0, sizeof(p->secrets));
+	free(p->public_url);
+	free(p);
+}
+
+const char *provider_issuer(const provider *p, int env)
+{
+	return p->envs[env].issuer;
+}
+
+bool provider_secure_cookies(const provider *p)
+{
+	return p->secure;
+}
+
+static const struct route {
+	const char *path;
+	int (*fn)(struct oidc_req *r);
+} routes[] = {
+	{"/.well-known/openid-configuration", discovery_handle},
+	{"/connect/jwk_uri", jwks_handle},
+	{"/authorize", authorize_handle},
+	{"/login", login_handle},
+	{"/select-role", select_role_handle},
+	{"/access_token", token_handle},
+	{"/userinfo", userinfo_handle},
+};
+
+int provider_handle(provider *p, struct http_request *req, struct http_response *res)
+{
+	for (int i = 0; i < ENV_COUNT; i++) {
+		struct env_state *e = &p->envs[i];
+		size_t n = strlen(e->issuer_path);
+		struct oidc_req r = {p, e, req, res, req->arena, NULL};
+
+		if (strncmp(req->path, e->issuer_path, n) != 0 || req->path[n] != '/')
+			continue;
+		r.endpoint = req->path + n;
+		for (size_t k = 0; k < sizeof(routes) / sizeof(routes[0]); k++)
+			if (strcmp(r.endpoint, routes[k].path) == 0) {
+				int rc = routes[k].fn(&r);
+
+				return rc < 0 ? rc : 1;
+			}
+		return 0;
+	}
+	return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * The OpenID Connect provider: one per process, serving every environment
+ * under its issuer. Read-only after provider_new() except for what lives in
+ * the store, so every worker thread shares it without locks.
+ */
+#ifndef CAREID_OIDC_PROVIDER_H
+#define CAREID_OIDC_PROVIDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/env.h"
+#include "core/metrics.h"
+#include "crypto/hash.h"
+#include "http/http.h"
+#include "http/template.h"
+#include "store/store.h"
+
+typedef struct provider provider;
+
+struct provider_opts {
+	store *store;           /* borrowed; outlives the provider */
+	const templates *templates; /* borrowed */
+	metrics *metrics;       /* borrowed, may be NULL */
+	const char *public_url; /* e.g. "http://127.0.0.1:8080", no trailing slash */
+	/* Issuer per environment; NULL entries default to {public_url}/realms/{env}. */
+	const char *issuers[ENV_COUNT];
+};
+
+/* Loads (or creates on first start) the server secrets and every
+ * environment's signing key, and prepares the discovery documents. */
+int provider_new(provider **out, const struct provider_opts *opts);
+void provider_free(provider *p);
+
+/*
+ * Answers a request when its path is under one of the issuers (returns 1),
+ * or leaves it alone (returns 0). A negative code means a server error.
+ */
+int provider_handle(provider *p, struct http_request *req, struct http_response *res);
+
+/* The issuer of environment `env` (an index in env_names). */
+const char *provider_issuer(const provider *p, int env);
+
+/* True when cookies must carry Secure (the public URL is https). */
+bool provider_secure_cookies(const provider *p);
+
+#endif

@@ -1,0 +1,296 @@
+/* /access_token: the authorization code and refresh token grants. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "crypto/random.h"
+#include "oidc/oidc_int.h"
+
+static int invalid_client(struct oidc_req *r, struct client_auth *ca)
+{
+	if (ca->basic && http_add_header(r->res, "WWW-Authenticate",
+					 "Basic realm=\"careid\", error=\"invalid_client\""))
+		return CAREID_ENOMEM;
+	return oidc_error_json(r, 401, "invalid_client", ca->description);
+}
+
+static int store_token(struct oidc_req *r, const char *kind, const char *token,
+		       const struct client *c, const struct grant *g, const char *grant_text,
+		       const char *code_hash, int64_t ttl)
+{
+	static const char sql[] =
+		"INSERT INTO tokens (token_hash, env, kind, client_id, uid, grant_data, code_hash, "
+		"created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+	char hash[CRYPTO_HASH_HEX];
+	int64_t now = clock_now();
+	int rc;
+
+	crypto_keyed_hash(hash, r->p->secrets.hash_key, token);
+	rc = store_exec(r->p->store, sql, "tttttttii", hash, r->env->name, kind, c->client_id,
+			g->uid, grant_text, code_hash, now, now + ttl);
+	return rc < 0 ? rc : 0;
+}
+
+/* Issues an access token, a refresh token and an ID token for grant `g`. */
+static int issue(struct oidc_req *r, const struct client *c, const struct grant *g,
+		 const char *code_hash)
+{
+	char access[64], refresh[64];
+	char *grant_text = NULL, *id_token = NULL;
+	json_t *claims = NULL, *body;
+	int rc;
+
+	grant_text = json_dumps(g->json, JSON_COMPACT);
+	if (!grant_text)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	rc = crypto_random_token(access, sizeof(access), 32);
+	if (!rc)
+		rc = crypto_random_token(refresh, sizeof(refresh), 32);
+	if (!rc)
+		rc = store_begin(r->p->store);
+	if (rc)
+		goto out;
+	rc = store_token(r, "access", access, c, g, grant_text, code_hash, ACCESS_TOKEN_TTL);
+	if (!rc)
+		rc = store_token(r, "refresh", refresh, c, g, grant_text, code_hash,
+				 REFRESH_TOKEN_TTL);
+	if (rc) {
+		store_rollback(r->p->store);
+		goto out;
+	}
+	rc = store_commit(r->p->store);
+	if (!rc)
+		rc = claims_id_token(&claims, r, g, access, c->id_token_alg);
+	if (!rc)
+		rc = jws_sign(&id_token, r->env->key, c->id_token_alg, "JWT", claims);
+	if (rc)
+		goto out;
+	body = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "access_token", access, "token_type",
+			 "Bearer", "expires_in", ACCESS_TOKEN_TTL - 1, "refresh_token", refresh,
+			 "id_token", id_token, "scope", g->scope);
+	rc = oidc_no_store(r->res);
+	if (!rc)
+		rc = body ? http_send_json(r->res, 200, body) : CAREID_ENOMEM;
+	log_pack(LOG_INFO, "tokens_issued", "{s:s, s:s, s:s, s:s}", "request_id",
+		 r->req->request_id, "env", r->env->name, "client_id", c->client_id, "uid", g->uid);
+out:
+	json_decref(claims);
+	free(id_token);
+	free(grant_text);
+	return rc;
+}
+
+/* Revokes every token a code issued (a replayed code, RFC 6749 §4.1.2). */
+static int revoke_by_code(struct oidc_req *r, const char *code_hash)
+{
+	static const char sql[] = "UPDATE tokens SET revoked_at = $1 WHERE code_hash = $2 AND "
+				  "revoked_at IS NULL";
+	int rc = store_exec(r->p->store, sql, "it", clock_now(), code_hash);
+
+	if (rc > 0)
+		log_pack(LOG_WARN, "code_replayed", "{s:s, s:s, s:i}", "request_id",
+			 r->req->request_id, "env", r->env->name, "tokens_revoked", rc);
+	return rc < 0 ? rc : 0;
+}
+
+static int code_grant(struct oidc_req *r, const struct client *c)
+{
+	static const char sql_get[] =
+		"SELECT client_id, redirect_uri, grant_data, code_challenge, expires_at, used_at "
+		"FROM codes WHERE code_hash = $1 AND env = $2";
+	static const char sql_use[] =
+		"UPDATE codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL";
+	const struct form *f = &r->req->form;
+	const char *code = form_get(f, "code"), *redirect_uri = form_get(f, "redirect_uri");
+	const char *verifier = form_get(f, "code_verifier");
+	const char *client_id, *stored_uri, *challenge;
+	char hash[CRYPTO_HASH_HEX];
+	store_stmt *st = NULL;
+	struct grant g;
+	bool used;
+	int rc;
+
+	if (!code || !redirect_uri)
+		return oidc_error_json(r, 400, "invalid_request", "code and redirect_uri are required");
+	if (strlen(code) > 100)
+		return oidc_error_json(r, 400, "invalid_grant", "the code is not valid");
+	crypto_keyed_hash(hash, r->p->secrets.hash_key, code);
+	rc = store_query(r->p->store, &st, sql_get, "tt", hash, r->env->name);
+	if (rc)
+		goto out;
+	rc = store_next(st);
+	if (rc <= 0) {
+		rc = rc ? rc : oidc_error_json(r, 400, "invalid_grant", "the code is not valid");
+		goto out;
+	}
+	client_id = arena_strdup(r->a, store_text(st, 0));
+	stored_uri = arena_strdup(r->a, store_text(st, 1));
+	challenge = store_null(st, 3) ? NULL : arena_strdup(r->a, store_text(st, 3));
+	used = !store_null(st, 5);
+	rc = grant_from_text(&g, r->a, store_text(st, 2));
+	if (!rc && (!client_id || !stored_uri))
+		rc = CAREID_ENOMEM;
+	if (rc)
+		goto out;
+	if (strcmp(client_id, c->client_id) != 0) {
+		rc = oidc_error_json(r, 400, "invalid_grant", "the code was issued to another client");
+		goto out;
+	}
+	if (used) {
+		rc = revoke_by_code(r, hash);
+		if (!rc)
+			rc = oidc_error_json(r, 400, "invalid_grant", "the code has already been used");
+		goto out;
+	}
+	if (store_int(st, 4) <= clock_now()) {
+		rc = oidc_error_json(r, 400, "invalid_grant", "the code has expired");
+		goto out;
+	}
+	if (strcmp(stored_uri, redirect_uri) != 0) {
+		rc = oidc_error_json(r, 400, "invalid_grant",
+				     "redirect_uri differs from the authorization request's");
+		goto out;
+	}
+	if (challenge || verifier) {
+		char computed[44];
+
+		if (!challenge || !verifier || strlen(verifier) < 43 || strlen(verifier) > 128) {
+			rc = oidc_error_json(r, 400, "invalid_grant",
+					     challenge ? "code_verifier is missing or malformed"
+						       : "code_verifier sent without a code_challenge");
+			goto out;
+		}
+		crypto_pkce_s256(computed, verifier);
+		if (!crypto_streq(computed, challenge)) {
+			rc = oidc_error_json(r, 400, "invalid_grant", "code_verifier does not match");
+			goto out;
+		}
+	}
+	store_done(st);
+	st = NULL;
+	rc = store_exec(r->p->store, sql_use, "it", clock_now(), hash);
+	if (rc < 0)
+		goto out;
+	if (rc == 0) { /* another request used it first */
+		rc = revoke_by_code(r, hash);
+		if (!rc)
+			rc = oidc_error_json(r, 400, "invalid_grant", "the code has already been used");
+		goto out;
+	}
+	rc = issue(r, c, &g, hash);
+out:
+	store_done(st);
+	return rc;
+}
+
+static int refresh_grant(struct oidc_req *r, const struct client *c)
+{
+	static const char sql_get[] =
+		"SELECT client_id, grant_data, code_hash FROM tokens WHERE token_hash = $1 AND "
+		"env = $2 AND kind = 'refresh' AND revoked_at IS NULL AND expires_at > $3";
+	static const char sql_revoke[] =
+		"UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL";
+	const char *token = form_get(&r->req->form, "refresh_token");
+	const char *scope = form_get(&r->req->form, "scope");
+	const char *code_hash;
+	char hash[CRYPTO_HASH_HEX];
+	store_stmt *st = NULL;
+	struct grant g;
+	int rc;
+
+	if (!token)
+		return oidc_error_json(r, 400, "invalid_request", "refresh_token is required");
+	if (strlen(token) > 100)
+		return oidc_error_json(r, 400, "invalid_grant", "the refresh token is not valid");
+	crypto_keyed_hash(hash, r->p->secrets.hash_key, token);
+	rc = store_query(r->p->store, &st, sql_get, "tti", hash, r->env->name, clock_now());
+	if (rc)
+		goto out;
+	rc = store_next(st);
+	if (rc <= 0) {
+		rc = rc ? rc
+			: oidc_error_json(r, 400, "invalid_grant", "the refresh token is not valid");
+		goto out;
+	}
+	if (strcmp(store_text(st, 0), c->client_id) != 0) {
+		rc = oidc_error_json(r, 400, "invalid_grant",
+				     "the refresh token was issued to another client");
+		goto out;
+	}
+	code_hash = store_null(st, 2) ? NULL : arena_strdup(r->a, store_text(st, 2));
+	rc = grant_from_text(&g, r->a, store_text(st, 1));
+	if (rc)
+		goto out;
+	store_done(st);
+	st = NULL;
+	if (scope) {
+		/* A narrower scope may be asked for, never a wider one (RFC 6749 §6). */
+		char *copy = arena_strdup(r->a, scope), *save = NULL;
+
+		for (char *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save))
+			if (!scope_has(g.scope, s))
+				return oidc_error_json(r, 400, "invalid_scope",
+						       "scope exceeds the original grant");
+		json_object_set_new(g.json, "scope", json_string(scope));
+		g.scope = json_string_value(json_object_get(g.json, "scope"));
+	}
+	rc = store_exec(r->p->store, sql_revoke, "it", clock_now(), hash);
+	if (rc < 0)
+		goto out;
+	if (rc == 0) {
+		rc = oidc_error_json(r, 400, "invalid_grant", "the refresh token is not valid");
+		goto out;
+	}
+	/* The nonce belongs to the original authentication only (OIDC Core §12.2). */
+	json_object_del(g.json, "nonce");
+	g.nonce = NULL;
+	rc = issue(r, c, &g, code_hash);
+out:
+	store_done(st);
+	return rc;
+}
+
+int token_handle(struct oidc_req *r)
+{
+	struct client_auth ca;
+	const char *grant_type, *dup;
+	int rc;
+
+	r->res->route = "token";
+	if (strcmp(r->req->method, "POST") != 0) {
+		if (http_add_header(r->res, "Allow", "POST"))
+			return CAREID_ENOMEM;
+		return oidc_error_json(r, 405, "invalid_request", "use POST");
+	}
+	if (!r->req->has_form)
+		return oidc_error_json(r, 400, "invalid_request",
+				       "the body must be application/x-www-form-urlencoded");
+	if (r->req->form_error)
+		return oidc_error_json(r, 400, "invalid_request", "the body is malformed");
+	dup = form_first_duplicate(&r->req->form);
+	if (dup)
+		return oidc_error_json(r, 400, "invalid_request",
+				       arena_printf(r->a, "parameter %s is repeated", dup));
+	grant_type = form_get(&r->req->form, "grant_type");
+	if (!grant_type)
+		return oidc_error_json(r, 400, "invalid_request", "grant_type is required");
+	rc = client_authenticate(&ca, r);
+	if (rc == CAREID_EDENIED) {
+		rc = invalid_client(r, &ca);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (strcmp(grant_type, "authorization_code") == 0)
+		rc = code_grant(r, ca.client);
+	else if (strcmp(grant_type, "refresh_token") == 0)
+		rc = refresh_grant(r, ca.client);
+	else
+		rc = oidc_error_json(r, 400, "unsupported_grant_type",
+				     "grant_type must be authorization_code or refresh_token");
+out:
+	client_auth_release(&ca);
+	return rc;
+}

@@ -1,0 +1,122 @@
+/* /userinfo (OIDC Core §5.3, RFC 6750): GET or POST, token in the header or body. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "oidc/oidc_int.h"
+
+static int bearer_error(struct oidc_req *r, int status, const char *error, const char *description)
+{
+	char *h = error ? arena_printf(r->a, "Bearer realm=\"careid\", error=\"%s\"", error)
+			: arena_strdup(r->a, "Bearer realm=\"careid\"");
+
+	if (!h || http_add_header(r->res, "WWW-Authenticate", h))
+		return CAREID_ENOMEM;
+	return oidc_error_json(r, status, error ? error : "invalid_request", description);
+}
+
+/* The access token from exactly one of the places RFC 6750 allows. */
+static int find_token(struct oidc_req *r, const char **out)
+{
+	const char *authz = http_header(r->req, "Authorization");
+	const char *body = NULL;
+	int found = 0;
+
+	*out = NULL;
+	if (r->req->has_form && strcmp(r->req->method, "POST") == 0) {
+		if (r->req->form_error || form_count(&r->req->form, "access_token") > 1)
+			return CAREID_EINVALID;
+		body = form_get(&r->req->form, "access_token");
+	}
+	if (form_get(&r->req->query, "access_token"))
+		return CAREID_EINVALID; /* tokens in URLs leak into logs */
+	if (authz && strncasecmp(authz, "Bearer ", 7) == 0) {
+		*out = authz + 7;
+		while (**out == ' ')
+			(*out)++;
+		found++;
+	} else if (authz) {
+		return CAREID_EINVALID;
+	}
+	if (body) {
+		*out = body;
+		found++;
+	}
+	if (found > 1)
+		return CAREID_EINVALID;
+	return found ? 0 : CAREID_ENOTFOUND;
+}
+
+int userinfo_handle(struct oidc_req *r)
+{
+	static const char sql[] =
+		"SELECT grant_data, client_id FROM tokens WHERE token_hash = $1 AND env = $2 AND "
+		"kind = 'access' AND revoked_at IS NULL AND expires_at > $3";
+	const char *token;
+	char hash[CRYPTO_HASH_HEX];
+	struct client *c = NULL;
+	store_stmt *st = NULL;
+	json_t *claims = NULL;
+	char *jwt = NULL;
+	struct grant g;
+	int rc;
+
+	r->res->route = "userinfo";
+	if (strcmp(r->req->method, "GET") != 0 && strcmp(r->req->method, "POST") != 0) {
+		if (http_add_header(r->res, "Allow", "GET, POST"))
+			return CAREID_ENOMEM;
+		return oidc_error_json(r, 405, "invalid_request", "use GET or POST");
+	}
+	rc = find_token(r, &token);
+	if (rc == CAREID_ENOTFOUND)
+		return bearer_error(r, 401, NULL, "an access token is required");
+	if (rc)
+		return bearer_error(r, 400, "invalid_request",
+				    "send the access token once, in the Authorization header or "
+				    "the form body");
+	if (!*token || strlen(token) > 100)
+		return bearer_error(r, 401, "invalid_token", "the access token is not valid");
+	crypto_keyed_hash(hash, r->p->secrets.hash_key, token);
+	rc = store_query(r->p->store, &st, sql, "tti", hash, r->env->name, clock_now());
+	if (rc)
+		goto out;
+	rc = store_next(st);
+	if (rc <= 0) {
+		rc = rc ? rc : bearer_error(r, 401, "invalid_token", "the access token is not valid");
+		goto out;
+	}
+	rc = grant_from_text(&g, r->a, store_text(st, 0));
+	if (!rc)
+		rc = client_get(&c, r->p->store, r->env->name, store_text(st, 1));
+	store_done(st);
+	st = NULL;
+	if (rc == CAREID_ENOTFOUND) {
+		rc = bearer_error(r, 401, "invalid_token", "the client no longer exists");
+		goto out;
+	}
+	if (!rc)
+		rc = claims_userinfo(&claims, r, &g);
+	if (rc)
+		goto out;
+	rc = oidc_no_store(r->res);
+	if (rc)
+		goto out;
+	if (c->userinfo_alg) {
+		json_object_set_new(claims, "iss", json_string(r->env->issuer));
+		json_object_set_new(claims, "aud", json_string(c->client_id));
+		rc = jws_sign(&jwt, r->env->key, c->userinfo_alg, "JWT", claims);
+		if (!rc)
+			rc = http_send(r->res, 200, "application/jwt", jwt, strlen(jwt));
+	} else {
+		rc = http_send_json(r->res, 200, claims);
+		claims = NULL;
+	}
+out:
+	store_done(st);
+	json_decref(claims);
+	client_free(c);
+	free(jwt);
+	return rc;
+}

@@ -1,0 +1,259 @@
+// careid end-to-end harness: start/stop a `careid serve` process, run CLI commands
+// against the same store, register clients.
+//
+// One server per test file: call setupServer() at the top level of a test file; it
+// registers before/after hooks and returns a handle whose `.server` is set once the
+// before hook has run. Use `h.test(name, fn)` (instead of node:test's `test`) to get the
+// server's log lines printed when that test fails.
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { before, after, test as nodeTest } from 'node:test';
+import { generateKeyPair, exportJWK } from 'jose';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BIN = process.env.CAREID_BIN || join(REPO, 'build', 'careid');
+export const E2E_TMP = join(REPO, 'tests', 'e2e', '.tmp');
+
+/** Password of every demo user (mock and int directories). */
+export const DEMO_PASSWORD = 'careid-demo';
+/** Demo users (CIS2-PROFILE.md and the --demo data set). */
+export const USERS = {
+  single: '656005750108', // one role (R0260)
+  clinical: '656005750107',
+  admin: '656005750104',
+  aal2gp: '656005750111',
+  aal2clinical: '656005750109',
+  multi: '910000000001', // three roles at two organisations
+};
+
+/** A redirect URI nobody listens on: tests read the Location header instead. */
+export const DEFAULT_REDIRECT_URI = 'http://127.0.0.1:9/cb';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const LISTEN_RE = /^careid listening on (http:\/\/127\.0\.0\.1:\d+)$/;
+
+/**
+ * Start `careid serve --listen 127.0.0.1:0 --db sqlite:<fresh tmpdir>/careid.db --demo`.
+ * Resolves once the first stdout line announced the URL and /readyz answered 200.
+ */
+export async function startCareid({ demo = true, extraArgs = [], env = {}, readyTimeoutMs = 20000 } = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'careid-e2e-'));
+  const db = `sqlite:${join(dir, 'careid.db')}`;
+  const args = ['serve', '--listen', '127.0.0.1:0', '--db', db, ...(demo ? ['--demo'] : []), ...extraArgs];
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+
+  const logs = []; // every stderr line (JSON log lines) and any extra stdout lines
+  const stdoutLines = [];
+  const exited = new Promise((res) => {
+    child.on('exit', (code, signal) => res({ code, signal }));
+  });
+  const spawnError = new Promise((_, rej) => child.on('error', (e) => rej(new Error(`cannot start ${BIN}: ${e.message}`))));
+  spawnError.catch(() => {});
+
+  createInterface({ input: child.stderr }).on('line', (l) => logs.push(l));
+  const out = createInterface({ input: child.stdout });
+  const firstLine = new Promise((res) => {
+    out.on('line', (l) => {
+      stdoutLines.push(l);
+      if (stdoutLines.length === 1) res(l);
+      else logs.push(`[stdout] ${l}`);
+    });
+  });
+
+  // never leave a server behind if the test process dies
+  const killOnExit = () => { try { child.kill('SIGKILL'); } catch { /* gone */ } };
+  process.on('exit', killOnExit);
+
+  const fail = async (msg) => {
+    killOnExit();
+    await exited;
+    throw new Error(`${msg}\n--- careid ${args.join(' ')}\n--- stdout:\n${stdoutLines.join('\n')}\n--- stderr:\n${logs.join('\n')}`);
+  };
+
+  const deadline = Date.now() + readyTimeoutMs;
+  const timeout = (ms) => sleep(ms).then(() => 'timeout');
+  const line = await Promise.race([firstLine, exited.then((e) => ({ exited: e })), spawnError, timeout(readyTimeoutMs)]);
+  if (line === 'timeout') await fail(`no "careid listening on" line within ${readyTimeoutMs} ms`);
+  if (typeof line === 'object') await fail(`careid serve exited early (${JSON.stringify(line.exited)})`);
+  const m = LISTEN_RE.exec(line);
+  if (!m) await fail(`first stdout line should be "careid listening on http://127.0.0.1:PORT", saw ${JSON.stringify(line)}`);
+  const url = m[1];
+
+  let lastSeen = 'no answer';
+  for (;;) {
+    try {
+      const r = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+      lastSeen = `HTTP ${r.status}`;
+      await r.arrayBuffer();
+      if (r.status === 200) break;
+    } catch (e) {
+      lastSeen = e.cause?.code || e.message;
+    }
+    if (Date.now() > deadline) await fail(`GET ${url}/readyz did not answer 200 within ${readyTimeoutMs} ms (last: ${lastSeen})`);
+    await sleep(100);
+  }
+
+  const server = {
+    url,
+    origin: new URL(url).origin,
+    db,
+    dir,
+    child,
+    logs,
+    stdoutLines,
+    /** Issuer of an environment: {url}/realms/{env}. */
+    issuer: (envName = 'mock') => `${url}/realms/${envName}`,
+    /** Run a CLI command against this server's store: cli('client add', [...flags]). */
+    cli: (command, flags = [], opts) => runCli([...command.split(' '), '--db', db, ...flags], opts),
+    /** Log lines since index `from` (use logs.length as a mark). */
+    logsSince: (from) => logs.slice(from),
+    exited,
+    stopped: false,
+    /** SIGTERM and wait; resolves {code, signal}. */
+    async stop({ timeoutMs = 15000, keepDir = false } = {}) {
+      if (server.stopped) return server.exitStatus;
+      server.stopped = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const r = await Promise.race([exited, sleep(timeoutMs).then(() => null)]);
+      process.off('exit', killOnExit);
+      if (!r) {
+        child.kill('SIGKILL');
+        await exited;
+        server.exitStatus = { code: null, signal: 'SIGKILL', timedOut: true };
+      } else {
+        server.exitStatus = r;
+      }
+      if (!keepDir) await rm(dir, { recursive: true, force: true });
+      return server.exitStatus;
+    },
+  };
+  return server;
+}
+
+/**
+ * Run the careid CLI. Resolves {code, stdout, stderr, json} (json: stdout parsed, or
+ * undefined when it is not JSON). Never rejects for a non-zero exit.
+ */
+export function runCli(args, { timeoutMs = 20000, env = {} } = {}) {
+  return new Promise((res) => {
+    execFile(BIN, args, { timeout: timeoutMs, env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      let code = 0;
+      if (err) code = typeof err.code === 'number' ? err.code : (err.signal ? `signal ${err.signal}` : err.code ?? 1);
+      let json;
+      try { json = JSON.parse(stdout); } catch { /* not JSON */ }
+      res({ code, stdout, stderr, json, args });
+    });
+  });
+}
+
+/** Human summary of a CLI result, for assertion messages. */
+export function describeCli(r) {
+  return `careid ${r.args.join(' ')}\n  exit ${r.code}\n  stdout: ${r.stdout.trim()}\n  stderr: ${r.stderr.trim()}`;
+}
+
+let clientSeq = 0;
+
+/**
+ * Register a client with `careid client add`.
+ *   env           mock | int | dep | live
+ *   auth          client_secret_basic | client_secret_post | client_secret_jwt | private_key_jwt
+ *   keyAlg        for private_key_jwt: the JWS alg of the generated key pair (RS256, RS512, PS256…)
+ *   idTokenAlg    --id-token-alg
+ *   userinfoAlg   --userinfo-signed-response-alg
+ *   redirectUris  default [DEFAULT_REDIRECT_URI]
+ * Returns {clientId, clientSecret, redirectUri, redirectUris, auth, env, privateKey?, publicJwk?, kid?, keyAlg?}.
+ */
+export async function registerClient(server, {
+  env = 'mock', auth = 'client_secret_basic', keyAlg = 'RS256', idTokenAlg, userinfoAlg,
+  redirectUris = [DEFAULT_REDIRECT_URI], name, jwksUri, extraFlags = [],
+} = {}) {
+  clientSeq += 1;
+  const clientName = name || `e2e-${auth}-${keyAlg}-${process.pid}-${clientSeq}`;
+  const flags = ['--env', env, '--name', clientName, '--auth', auth];
+  for (const u of redirectUris) flags.push('--redirect-uri', u);
+  if (idTokenAlg) flags.push('--id-token-alg', idTokenAlg);
+  if (userinfoAlg) flags.push('--userinfo-signed-response-alg', userinfoAlg);
+  const out = { auth, env, redirectUris, redirectUri: redirectUris[0], idTokenAlg: idTokenAlg || 'RS256', userinfoAlg, name: clientName };
+  if (auth === 'private_key_jwt') {
+    const kid = `e2e-${keyAlg}-${clientSeq}`;
+    const { publicKey, privateKey } = await generateKeyPair(keyAlg, { modulusLength: 2048 });
+    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: keyAlg, use: 'sig' };
+    Object.assign(out, { privateKey, publicJwk, kid, keyAlg });
+    if (jwksUri) {
+      flags.push('--jwks-uri', jwksUri);
+    } else {
+      const file = join(server.dir, `jwks-${clientSeq}.json`);
+      await writeFile(file, JSON.stringify({ keys: [publicJwk] }));
+      flags.push('--jwks-file', file);
+    }
+  }
+  flags.push(...extraFlags);
+  const r = await server.cli('client add', flags);
+  if (r.code !== 0 || !r.json?.client_id) {
+    throw new Error(`client registration failed\n${describeCli(r)}`);
+  }
+  out.clientId = r.json.client_id;
+  out.clientSecret = r.json.client_secret ?? undefined;
+  if (auth.startsWith('client_secret') && !out.clientSecret) {
+    throw new Error(`client add for ${auth} printed no client_secret\n${describeCli(r)}`);
+  }
+  return out;
+}
+
+/** `careid user show` → parsed JSON (throws with the CLI output on failure). */
+export async function userShow(server, uid, env = 'mock') {
+  const r = await server.cli('user show', ['--env', env, '--uid', uid]);
+  if (r.code !== 0 || !r.json) throw new Error(`user show failed\n${describeCli(r)}`);
+  return r.json;
+}
+
+/**
+ * Per-file server lifecycle. Returns a handle {server, test}. The server starts in a
+ * before hook and is stopped (SIGTERM, expecting exit 0) in an after hook.
+ */
+export function setupServer(opts = {}) {
+  const h = { server: undefined, failures: 0 };
+  before(async () => {
+    h.server = await startCareid(opts);
+  });
+  after(async () => {
+    if (!h.server) return;
+    const st = await h.server.stop({ keepDir: h.failures > 0 });
+    if (h.failures > 0) process.stderr.write(`careid store kept for inspection: ${h.server.dir}\n`);
+    if (st.code !== 0) {
+      process.stderr.write(`--- careid stderr (exit ${JSON.stringify(st)}):\n${h.server.logs.slice(-200).join('\n')}\n`);
+      throw new Error(`careid should exit 0 on SIGTERM, got ${JSON.stringify(st)}`);
+    }
+  });
+  /** node:test `test` that prints the server's log lines of the test when it fails. */
+  h.test = (name, optsOrFn, maybeFn) => {
+    const fn = typeof optsOrFn === 'function' ? optsOrFn : maybeFn;
+    const topts = typeof optsOrFn === 'function' ? {} : optsOrFn;
+    return nodeTest(name, topts, async (t) => {
+      const mark = h.server ? h.server.logs.length : 0;
+      try {
+        await fn(t, h.server);
+      } catch (e) {
+        h.failures += 1;
+        const lines = h.server ? h.server.logsSince(mark) : [];
+        process.stderr.write(`\n--- careid log lines during failed test "${name}" (${lines.length}):\n${lines.slice(-300).join('\n')}\n--- end of careid log\n`);
+        throw e;
+      }
+    });
+  };
+  return h;
+}
+
+/** Write a file under tests/e2e/.tmp (gitignored). */
+export async function writeTmpFile(name, content) {
+  await mkdir(E2E_TMP, { recursive: true });
+  const p = join(E2E_TMP, name);
+  await writeFile(p, content);
+  return p;
+}
