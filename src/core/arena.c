@@ -57,7 +57,7 @@ void *arena_alloc(arena *a, size_t size)
 	size_t rounded;
 	void *p;
 
-	if (size > SIZE_MAX - align)
+	if (size > SIZE_MAX / 2)
 		return NULL;
 	rounded = (size + align - 1) / align * align;
 	if (!c || c->size - c->used < rounded) {

@@ -6,28 +6,28 @@
 #include <string.h>
 
 static const char *const routes[] = {
-	"discovery", "jwks",	   "authorize", "login",  "select_role", "token",
-	"userinfo",  "introspect", "revoke",	"endsession", "demo",	     "assets",
-	"health",    "metrics",	   "onboarding", "api",	   "other",
+    "discovery", "jwks",       "authorize",  "login",      "select_role", "token",
+    "userinfo",  "introspect", "revoke",     "endsession", "demo",        "assets",
+    "health",    "metrics",    "onboarding", "api",        "other",
 };
-#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+#define NROUTES     (sizeof(routes) / sizeof(routes[0]))
 #define ROUTE_OTHER (NROUTES - 1)
 
 static const int statuses[] = {200, 204, 302, 303, 304, 400, 401, 403,
-			       404, 405, 413, 414, 429, 431, 500, 503};
-#define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
+                               404, 405, 413, 414, 429, 431, 500, 503};
+#define NSTATUSES    (sizeof(statuses) / sizeof(statuses[0]))
 #define STATUS_OTHER NSTATUSES
 
 /* upper bounds in microseconds; a last implicit bucket is +Inf */
-static const int64_t buckets_us[] = {1000,   2500,   5000,    10000,   25000,   50000,  100000,
-				     250000, 500000, 1000000, 2500000, 5000000, 10000000};
+static const int64_t buckets_us[] = {1000,   2500,   5000,    10000,   25000,   50000,   100000,
+                                     250000, 500000, 1000000, 2500000, 5000000, 10000000};
 static const char *const bucket_labels[] = {"0.001", "0.0025", "0.005", "0.01", "0.025",
-					    "0.05",  "0.1",    "0.25",  "0.5",  "1",
-					    "2.5",   "5",      "10"};
+                                            "0.05",  "0.1",    "0.25",  "0.5",  "1",
+                                            "2.5",   "5",      "10"};
 #define NBUCKETS (sizeof(buckets_us) / sizeof(buckets_us[0]))
 
 static const char *const signin_results[] = {"success", "bad_credentials", "unknown_user",
-					     "locked",	"error",	   "other"};
+                                             "locked",  "error",           "other"};
 #define NSIGNINS (sizeof(signin_results) / sizeof(signin_results[0]))
 
 struct histogram {
@@ -91,7 +91,7 @@ void metrics_request(metrics *m, const char *route, int status, int64_t duration
 	atomic_fetch_add_explicit(&m->requests[r][s], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->latency[r].buckets[b], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->latency[r].sum_us, (uint_fast64_t)duration_us,
-				  memory_order_relaxed);
+	                          memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->latency[r].count, 1, memory_order_relaxed);
 }
 
@@ -100,7 +100,7 @@ void metrics_signin(metrics *m, const char *result)
 	if (!m)
 		return;
 	atomic_fetch_add_explicit(&m->signins[label_index(signin_results, NSIGNINS, result)], 1,
-				  memory_order_relaxed);
+	                          memory_order_relaxed);
 }
 
 static uint64_t get(atomic_uint_fast64_t *v)
@@ -113,7 +113,7 @@ int metrics_render(metrics *m, struct buf *out)
 	int rc;
 
 	rc = buf_puts(out, "# HELP careid_http_requests_total HTTP requests by route and status.\n"
-			   "# TYPE careid_http_requests_total counter\n");
+	                   "# TYPE careid_http_requests_total counter\n");
 	for (size_t r = 0; r < NROUTES && !rc; r++) {
 		for (size_t s = 0; s <= NSTATUSES && !rc; s++) {
 			uint64_t v = get(&m->requests[r][s]);
@@ -126,15 +126,15 @@ int metrics_render(metrics *m, struct buf *out)
 			else
 				snprintf(status, sizeof(status), "%d", statuses[s]);
 			rc = buf_printf(out,
-					"careid_http_requests_total{route=\"%s\",status=\"%s\"} "
-					"%llu\n",
-					routes[r], status, (unsigned long long)v);
+			                "careid_http_requests_total{route=\"%s\",status=\"%s\"} "
+			                "%llu\n",
+			                routes[r], status, (unsigned long long)v);
 		}
 	}
 	if (!rc)
 		rc = buf_puts(out, "# HELP careid_http_request_duration_seconds HTTP request "
-				   "latency by route.\n"
-				   "# TYPE careid_http_request_duration_seconds histogram\n");
+		                   "latency by route.\n"
+		                   "# TYPE careid_http_request_duration_seconds histogram\n");
 	for (size_t r = 0; r < NROUTES && !rc; r++) {
 		struct histogram *h = &m->latency[r];
 		uint64_t count = get(&h->count), cum = 0;
@@ -144,30 +144,30 @@ int metrics_render(metrics *m, struct buf *out)
 		for (size_t b = 0; b < NBUCKETS && !rc; b++) {
 			cum += get(&h->buckets[b]);
 			rc = buf_printf(out,
-					"careid_http_request_duration_seconds_bucket{route=\"%s\","
-					"le=\"%s\"} %llu\n",
-					routes[r], bucket_labels[b], (unsigned long long)cum);
+			                "careid_http_request_duration_seconds_bucket{route=\"%s\","
+			                "le=\"%s\"} %llu\n",
+			                routes[r], bucket_labels[b], (unsigned long long)cum);
 		}
 		/* +Inf equals _count; reading count once keeps the lines consistent */
 		cum += get(&h->buckets[NBUCKETS]);
 		if (cum < count)
 			cum = count;
 		if (!rc)
-			rc = buf_printf(out,
-					"careid_http_request_duration_seconds_bucket{route=\"%s\","
-					"le=\"+Inf\"} %llu\n"
-					"careid_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-					"careid_http_request_duration_seconds_count{route=\"%s\"} "
-					"%llu\n",
-					routes[r], (unsigned long long)cum, routes[r],
-					(double)get(&h->sum_us) / 1e6, routes[r],
-					(unsigned long long)cum);
+			rc = buf_printf(
+			    out,
+			    "careid_http_request_duration_seconds_bucket{route=\"%s\","
+			    "le=\"+Inf\"} %llu\n"
+			    "careid_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+			    "careid_http_request_duration_seconds_count{route=\"%s\"} "
+			    "%llu\n",
+			    routes[r], (unsigned long long)cum, routes[r],
+			    (double)get(&h->sum_us) / 1e6, routes[r], (unsigned long long)cum);
 	}
 	if (!rc)
 		rc = buf_puts(out, "# HELP careid_signins_total Sign-in attempts by result.\n"
-				   "# TYPE careid_signins_total counter\n");
+		                   "# TYPE careid_signins_total counter\n");
 	for (size_t i = 0; i < NSIGNINS && !rc; i++)
 		rc = buf_printf(out, "careid_signins_total{result=\"%s\"} %llu\n",
-				signin_results[i], (unsigned long long)get(&m->signins[i]));
+		                signin_results[i], (unsigned long long)get(&m->signins[i]));
 	return rc;
 }

@@ -9,9 +9,6 @@
 
 #include <jansson.h>
 
-/* Longest base64url text we accept for one JWS part or JWK member. */
-#define CRYPTO_B64_MAX 16384
-
 /* Bytes needed to base64url-encode `len` bytes without padding, NUL included. */
 static inline size_t crypto_b64url_encoded_size(size_t len)
 {

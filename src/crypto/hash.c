@@ -13,8 +13,8 @@
 
 _Static_assert(CRYPTO_KEY_BYTES == crypto_secretbox_KEYBYTES, "secretbox key size");
 _Static_assert(CRYPTO_KEY_BYTES >= crypto_generichash_KEYBYTES_MIN &&
-		       CRYPTO_KEY_BYTES <= crypto_generichash_KEYBYTES_MAX,
-	       "generichash key size");
+                   CRYPTO_KEY_BYTES <= crypto_generichash_KEYBYTES_MAX,
+               "generichash key size");
 
 int crypto_b64url_encode(char *out, size_t outsz, const void *data, size_t len)
 {
@@ -59,7 +59,7 @@ int crypto_b64url_decode(void *out, size_t outsz, size_t *len_out, const char *s
 	 * alphabet (b64_end NULL: everything must be consumed) and non-zero
 	 * trailing bits, so each value has exactly one encoding. */
 	if (sodium_base642bin(out, outsz, s, n, NULL, &got, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    got != need)
 		return careid_error_set(CAREID_EINVALID, "bad base64url text");
 	*len_out = got;
@@ -127,7 +127,7 @@ int crypto_left_hash(char *out, size_t outsz, const char *alg, const void *data,
 
 	if (!alg || !(type = left_hash_md(alg)))
 		return careid_error_set(CAREID_EUNSUPPORTED, "no left hash for alg %s",
-					alg ? alg : "(null)");
+		                        alg ? alg : "(null)");
 	if (EVP_Digest(data, len, md, &mdlen, type, NULL) != 1)
 		return careid_error_set(CAREID_ECRYPTO, "digest failed");
 	return crypto_b64url_encode(out, outsz, md, mdlen / 2);
@@ -142,12 +142,12 @@ void crypto_pkce_s256(char out[44], const char *verifier)
 }
 
 void crypto_keyed_hash(char out[CRYPTO_HASH_HEX], const uint8_t key[CRYPTO_KEY_BYTES],
-		       const char *secret)
+                       const char *secret)
 {
 	uint8_t h[32];
 
 	crypto_generichash(h, sizeof(h), (const unsigned char *)secret, strlen(secret), key,
-			   CRYPTO_KEY_BYTES);
+	                   CRYPTO_KEY_BYTES);
 	sodium_bin2hex(out, CRYPTO_HASH_HEX, h, sizeof(h));
 }
 
@@ -181,7 +181,7 @@ int crypto_seal(char **out, const uint8_t key[CRYPTO_KEY_BYTES], const char *pla
 	*out = NULL;
 	if (plen > SEAL_PLAINTEXT_MAX)
 		return careid_error_set(CAREID_ETOOBIG, "secret to seal over %d bytes",
-					SEAL_PLAINTEXT_MAX);
+		                        SEAL_PLAINTEXT_MAX);
 	box = malloc(blen);
 	tlen = crypto_b64url_encoded_size(blen);
 	text = malloc(tlen);
@@ -191,7 +191,7 @@ int crypto_seal(char **out, const uint8_t key[CRYPTO_KEY_BYTES], const char *pla
 	}
 	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, (const unsigned char *)plaintext,
-			      plen, box, key);
+	                      plen, box, key);
 	rc = crypto_b64url_encode(text, tlen, box, blen);
 	if (rc)
 		goto out;
@@ -227,7 +227,7 @@ int crypto_open(char **out, const uint8_t key[CRYPTO_KEY_BYTES], const char *sea
 		goto out;
 	}
 	if (crypto_secretbox_open_easy((unsigned char *)plain, box + crypto_secretbox_NONCEBYTES,
-				       blen - crypto_secretbox_NONCEBYTES, box, key) != 0) {
+	                               blen - crypto_secretbox_NONCEBYTES, box, key) != 0) {
 		rc = careid_error_set(CAREID_ECRYPTO, "sealed secret failed authentication");
 		goto out;
 	}

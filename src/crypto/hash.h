@@ -37,7 +37,7 @@ void crypto_pkce_s256(char out[44], const char *verifier);
  * Fast by design: the inputs are random, so a slow hash buys nothing.
  */
 void crypto_keyed_hash(char out[CRYPTO_HASH_HEX], const uint8_t key[CRYPTO_KEY_BYTES],
-		       const char *secret);
+                       const char *secret);
 
 /* Constant-time comparison of two equally long buffers. */
 bool crypto_equal(const void *a, const void *b, size_t len);

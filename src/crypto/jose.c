@@ -203,7 +203,7 @@ int signing_key_generate_rsa(signing_key **out)
 	jwk = cjose_jwk_create_RSA_random(RSA_MIN_BITS, e65537, sizeof(e65537), &err);
 	if (!jwk)
 		return careid_error_set(CAREID_ECRYPTO, "RSA key generation failed (%s)",
-					err.function ? err.function : "cjose");
+		                        err.function ? err.function : "cjose");
 	return signing_key_wrap(out, jwk, NULL);
 }
 
@@ -264,7 +264,7 @@ int signing_key_from_json(signing_key **out, const char *private_jwk)
 	bits = jwk_rsa_bits(j);
 	if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
 		rc = careid_error_set(CAREID_EINVALID, "RSA key of %zu bits (need %d to %d)", bits,
-				      RSA_MIN_BITS, RSA_MAX_BITS);
+		                      RSA_MIN_BITS, RSA_MAX_BITS);
 		goto out;
 	}
 	kidj = json_object_get(j, "kid");
@@ -345,7 +345,7 @@ void signing_key_free(signing_key *k)
 }
 
 int jws_sign(char **out, const signing_key *k, const char *alg, const char *typ,
-	     const json_t *claims)
+             const json_t *claims)
 {
 	cjose_header_t *hdr = NULL;
 	cjose_jws_t *jws = NULL;
@@ -374,7 +374,7 @@ int jws_sign(char **out, const signing_key *k, const char *alg, const char *typ,
 	jws = cjose_jws_sign(k->jwk, hdr, (const uint8_t *)payload, strlen(payload), &err);
 	if (!jws || !cjose_jws_export(jws, &compact, &err) || !compact) {
 		rc = careid_error_set(CAREID_ECRYPTO, "signing failed (%s:%d)",
-				      err.function ? err.function : "cjose", (int)err.code);
+		                      err.function ? err.function : "cjose", (int)err.code);
 		goto out;
 	}
 	/* The exported string belongs to the JWS. */
@@ -418,6 +418,9 @@ static int jws_json_part(json_t **out, const char *s, size_t slen, const char *w
 	 * another library read different values. */
 	j = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, NULL);
 	free(raw);
+	if (!j)
+		return careid_error_set(CAREID_EINVALID, "JWS %s is not JSON or repeats a member",
+		                        what);
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return careid_error_set(CAREID_EINVALID, "JWS %s is not a JSON object", what);
@@ -468,7 +471,7 @@ static int jws_parse(struct jws_parts *p, const char *compact)
 	if (rc)
 		goto out;
 	if (crypto_b64url_decode_alloc(&sig, &p->sig_len, d2 + 1,
-				       p->len - (size_t)(d2 + 1 - compact)) != 0) {
+	                               p->len - (size_t)(d2 + 1 - compact)) != 0) {
 		rc = careid_error_set(CAREID_EINVALID, "JWS signature is not base64url");
 		goto out;
 	}
@@ -539,7 +542,7 @@ static int jws_verified_claims(json_t **claims_out, cjose_jws_t *jws)
 /* Checks the header alg against the allowed list and the family the caller can
  * verify, and imports the JWS for cjose. */
 static int jws_prepare(struct jws_parts *p, cjose_jws_t **jws, const char *compact,
-		       const char *const *algs, enum alg_family want, enum alg_family *family)
+                       const char *const *algs, enum alg_family want, enum alg_family *family)
 {
 	cjose_err err;
 	int rc;
@@ -635,7 +638,7 @@ static cjose_jwk_t *jwk_import_checked(const json_t *key, enum alg_family family
 }
 
 int jws_verify_jwks(json_t **claims_out, const char *compact, const json_t *jwks,
-		    const char *const *algs)
+                    const char *const *algs)
 {
 	struct jws_parts p;
 	cjose_jws_t *jws = NULL;
@@ -705,7 +708,7 @@ out:
 }
 
 int jws_verify_hmac(json_t **claims_out, const char *compact, const char *secret,
-		    const char *const *algs)
+                    const char *const *algs)
 {
 	struct jws_parts p;
 	cjose_jws_t *jws = NULL;

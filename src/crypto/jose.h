@@ -47,7 +47,7 @@ void signing_key_free(signing_key *k);
  * EUNSUPPORTED when the key cannot sign with `alg`.
  */
 int jws_sign(char **out, const signing_key *k, const char *alg, const char *typ,
-	     const json_t *claims);
+             const json_t *claims);
 
 /*
  * Decodes a compact JWS without verifying it, to learn its header and claims
@@ -74,12 +74,12 @@ int jws_peek(const char *compact, json_t **header_out, json_t **claims_out);
  * CAREID_EINVALID when the token or the JWKS is malformed.
  */
 int jws_verify_jwks(json_t **claims_out, const char *compact, const json_t *jwks,
-		    const char *const *algs);
+                    const char *const *algs);
 
 /* Same with a shared secret (NUL-terminated, not empty; its bytes are the
  * key) for HS256/HS384/HS512 (client_secret_jwt). */
 int jws_verify_hmac(json_t **claims_out, const char *compact, const char *secret,
-		    const char *const *algs);
+                    const char *const *algs);
 
 /*
  * The RFC 7638 thumbprint of a public JWK (RSA, EC or oct) as base64url of

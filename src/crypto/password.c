@@ -16,9 +16,9 @@
 #define PASSWORD_PREFIX   "$argon2id$"
 /* Bounds on the parameters of a stored hash we agree to verify, so that a
  * planted hash cannot make one sign-in take seconds and gigabytes. */
-#define PASSWORD_STORED_MAX_T    16
-#define PASSWORD_STORED_MAX_KIB  (256UL * 1024)
-#define PASSWORD_DUMMY_INPUT     "careid dummy password"
+#define PASSWORD_STORED_MAX_T   16
+#define PASSWORD_STORED_MAX_KIB (256UL * 1024)
+#define PASSWORD_DUMMY_INPUT    "careid dummy password"
 
 _Static_assert(PASSWORD_HASH_MAX == crypto_pwhash_STRBYTES, "PHC string size");
 
@@ -69,7 +69,7 @@ static int password_check_len(const char *password, size_t *len_out)
 	len = strnlen(password, PASSWORD_MAX_LEN + 1);
 	if (len == 0 || len > PASSWORD_MAX_LEN)
 		return careid_error_set(CAREID_EINVALID, "password must be 1 to %d bytes",
-					PASSWORD_MAX_LEN);
+		                        PASSWORD_MAX_LEN);
 	*len_out = len;
 	return 0;
 }
@@ -86,7 +86,7 @@ int password_hash(char out[PASSWORD_HASH_MAX], const char *password)
 	if (rc)
 		return rc;
 	if (crypto_pwhash_str_alg(out, password, len, PASSWORD_OPSLIMIT, PASSWORD_MEMLIMIT,
-				  crypto_pwhash_ALG_ARGON2ID13) != 0)
+	                          crypto_pwhash_ALG_ARGON2ID13) != 0)
 		rc = careid_error_set(CAREID_ENOMEM, "argon2id could not allocate its memory");
 	password_slot_give();
 	return rc;

@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PASSWORD_HASH_MAX      128 /* crypto_pwhash_STRBYTES */
+#define PASSWORD_HASH_MAX       128 /* crypto_pwhash_STRBYTES */
 #define PASSWORD_MAX_CONCURRENT 4
-#define PASSWORD_MAX_LEN       1024
+#define PASSWORD_MAX_LEN        1024
 
 /* Hashes `password` (1..PASSWORD_MAX_LEN bytes) into out (a PHC string). */
 int password_hash(char out[PASSWORD_HASH_MAX], const char *password);

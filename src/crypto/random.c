@@ -16,7 +16,7 @@ int crypto_init(void)
 	/* OpenSSL 3 initialises itself, but doing it here, before threads, keeps
 	 * the first request from racing through lazy set-up. cjose needs nothing. */
 	if (OPENSSL_init_crypto(OPENSSL_INIT_ADD_ALL_CIPHERS | OPENSSL_INIT_ADD_ALL_DIGESTS,
-				NULL) != 1)
+	                        NULL) != 1)
 		return careid_error_set(CAREID_ECRYPTO, "OpenSSL failed to initialise");
 	return 0;
 }

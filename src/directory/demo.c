@@ -321,7 +321,8 @@ static json_t *report_users(void)
 
 static int report(json_t **out, const char *const *envs, size_t nenvs)
 {
-	json_t *seeded = json_array(), *users = nenvs ? report_users() : json_array();
+	/* the fixed demo set, seeded now or before: `serve --demo` prints it */
+	json_t *seeded = json_array(), *users = report_users();
 	size_t i;
 
 	for (i = 0; seeded && i < nenvs; i++)

@@ -59,8 +59,9 @@ static int perform(struct fetch_result *out, const char *url, const char *form, 
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
-				      timeout_s < CONNECT_TIMEOUT_S ? timeout_s : CONNECT_TIMEOUT_S);
+		cc =
+		    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
+		                     timeout_s < CONNECT_TIMEOUT_S ? timeout_s : CONNECT_TIMEOUT_S);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	if (cc == CURLE_OK)
@@ -76,8 +77,7 @@ static int perform(struct fetch_result *out, const char *url, const char *form, 
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
 	if (cc == CURLE_OK && form) {
-		hdrs = curl_slist_append(NULL,
-					 "Content-Type: application/x-www-form-urlencoded");
+		hdrs = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
 		if (!hdrs)
 			cc = CURLE_OUT_OF_MEMORY;
 		if (cc == CURLE_OK)
@@ -92,12 +92,12 @@ static int perform(struct fetch_result *out, const char *url, const char *form, 
 	cc = curl_easy_perform(h);
 	if (sink.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
 		rc = careid_error_set(CAREID_ETOOBIG, "fetch %s: body over %d bytes", url,
-				      FETCH_MAX_BODY);
+		                      FETCH_MAX_BODY);
 		goto out;
 	}
 	if (cc != CURLE_OK) {
 		rc = careid_error_set(CAREID_EIO, "fetch %s: %s", url,
-				      errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		                      errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		goto out;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);

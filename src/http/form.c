@@ -152,7 +152,8 @@ int form_parse(struct form *out, arena *a, const char *s, size_t len)
 		p = amp ? amp + 1 : end;
 	}
 	if (count > FORM_MAX_FIELDS)
-		return careid_error_set(CAREID_ETOOBIG, "more than %d form fields", FORM_MAX_FIELDS);
+		return careid_error_set(CAREID_ETOOBIG, "more than %d form fields",
+		                        FORM_MAX_FIELDS);
 	if (count == 0)
 		return 0;
 	out->fields = arena_alloc(a, count * sizeof(*out->fields));
@@ -177,7 +178,8 @@ int form_parse(struct form *out, arena *a, const char *s, size_t len)
 			rc = decode(&value, a, eq + 1, (size_t)(e - eq - 1), FORM_MAX_VALUE, &why);
 			if (rc) {
 				printable(shown, sizeof(shown), name, strlen(name));
-				careid_error_set(rc, "form field '%s': %s in the value", shown, why);
+				careid_error_set(rc, "form field '%s': %s in the value", shown,
+				                 why);
 				goto fail;
 			}
 		} else {
@@ -285,15 +287,15 @@ int cookie_parse(struct form *out, arena *a, const char *header)
 			continue;
 		if (ne - ns > FORM_MAX_NAME)
 			return careid_error_set(CAREID_ETOOBIG, "cookie name over %d bytes",
-						FORM_MAX_NAME);
+			                        FORM_MAX_NAME);
 		if (ve - vs > FORM_MAX_VALUE) {
 			printable(shown, sizeof(shown), ns, (size_t)(ne - ns));
 			return careid_error_set(CAREID_ETOOBIG, "cookie '%s' over %d bytes", shown,
-						FORM_MAX_VALUE);
+			                        FORM_MAX_VALUE);
 		}
 		if (n == FORM_MAX_FIELDS)
 			return careid_error_set(CAREID_ETOOBIG, "more than %d cookies",
-						FORM_MAX_FIELDS);
+			                        FORM_MAX_FIELDS);
 		fields[n].name = arena_strndup(a, ns, (size_t)(ne - ns));
 		fields[n].value = arena_strndup(a, vs, (size_t)(ve - vs));
 		if (!fields[n].name || !fields[n].value)

@@ -63,7 +63,7 @@ int http_add_header(struct http_response *res, const char *name, const char *val
 		return careid_error_set(CAREID_EINVALID, "bad response header %s", name);
 	if (res->nheaders == HTTP_MAX_HEADERS)
 		return careid_error_set(CAREID_ETOOBIG, "more than %d response headers",
-					HTTP_MAX_HEADERS);
+		                        HTTP_MAX_HEADERS);
 	h = &res->headers[res->nheaders];
 	h->name = arena_strdup(res->arena, name);
 	h->value = arena_strdup(res->arena, value);
@@ -74,7 +74,7 @@ int http_add_header(struct http_response *res, const char *name, const char *val
 }
 
 int http_send(struct http_response *res, int status, const char *content_type, const char *body,
-	      size_t len)
+              size_t len)
 {
 	res->status = status;
 	res->content_type = NULL;
@@ -116,7 +116,7 @@ int http_redirect(struct http_response *res, int status, const char *location)
 }
 
 int http_send_oauth_error(struct http_response *res, int status, const char *error,
-			  const char *description)
+                          const char *description)
 {
 	json_t *j = json_pack("{s:s}", "error", error);
 	int rc;
@@ -162,7 +162,7 @@ static bool cookie_value_ok(const char *s)
 }
 
 int http_set_cookie(struct http_response *res, const char *name, const char *value,
-		    const struct cookie_attrs *attrs)
+                    const struct cookie_attrs *attrs)
 {
 	static const struct cookie_attrs defaults = {0};
 	const struct cookie_attrs *at = attrs ? attrs : &defaults;
@@ -184,10 +184,10 @@ int http_set_cookie(struct http_response *res, const char *name, const char *val
 		return careid_error_set(CAREID_EINVALID, "bad SameSite for cookie %s", name);
 	if (strcmp(same_site, "None") == 0 && !at->secure)
 		return careid_error_set(CAREID_EINVALID, "SameSite=None needs Secure (cookie %s)",
-					name);
+		                        name);
 	buf_init(&b, 8192 + 512);
-	rc = buf_printf(&b, "%s=%s; Path=%s; HttpOnly; SameSite=%s%s", name, value, path,
-			same_site, at->secure ? "; Secure" : "");
+	rc = buf_printf(&b, "%s=%s; Path=%s; HttpOnly; SameSite=%s%s", name, value, path, same_site,
+	                at->secure ? "; Secure" : "");
 	if (!rc && at->max_age > 0)
 		rc = buf_printf(&b, "; Max-Age=%ld", at->max_age);
 	else if (!rc && at->max_age < 0)
@@ -207,13 +207,26 @@ int http_escape_html(struct buf *out, const char *s)
 		const char *rep;
 
 		switch (*s) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		case '/': rep = "&#x2F;"; break;
-		default: continue;
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		case '/':
+			rep = "&#x2F;";
+			break;
+		default:
+			continue;
 		}
 		rc = buf_append(out, run, (size_t)(s - run));
 		if (!rc)

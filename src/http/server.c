@@ -19,13 +19,14 @@
 #include "core/log.h"
 #include "http/http_int.h"
 
-#define DEFAULT_TIMEOUT_S  30
-#define CONN_MEMORY_LIMIT  (64 * 1024)
-#define MAX_OPTIONS        12
-#define LOG_PATH_MAX       512
-#define FORM_CONTENT_TYPE  "application/x-www-form-urlencoded"
-#define BODY_TOO_LARGE     "{\"error\":\"invalid_request\",\"error_description\":\"request body too large\"}"
-#define SERVER_ERROR       "{\"error\":\"server_error\"}"
+#define DEFAULT_TIMEOUT_S 30
+#define CONN_MEMORY_LIMIT (64 * 1024)
+#define MAX_OPTIONS       12
+#define LOG_PATH_MAX      512
+#define FORM_CONTENT_TYPE "application/x-www-form-urlencoded"
+#define BODY_TOO_LARGE                                                                             \
+	"{\"error\":\"invalid_request\",\"error_description\":\"request body too large\"}"
+#define SERVER_ERROR "{\"error\":\"server_error\"}"
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -43,7 +44,8 @@ static void request_id(http_server *s, char out[17])
 
 	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
 		/* never expected on Linux after boot; ids need only be unique */
-		uint64_t v = (uint64_t)clock_mono_us() ^ (atomic_fetch_add(&s->id_fallback, 1) << 40);
+		uint64_t v =
+		    (uint64_t)clock_mono_us() ^ (atomic_fetch_add(&s->id_fallback, 1) << 40);
 
 		memcpy(r, &v, sizeof(r));
 	}
@@ -95,7 +97,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	(void)conn;
 	(void)toe;
@@ -120,7 +122,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 static void log_request(http_server *s, struct http_conn *c, const char *method, const char *path,
-			const char *route, int status)
+                        const char *route, int status)
 {
 	int64_t us = clock_mono_us() - c->start_us;
 	const char *safe_path = http_log_safe(c->arena, path ? path : "", LOG_PATH_MAX);
@@ -128,9 +130,9 @@ static void log_request(http_server *s, struct http_conn *c, const char *method,
 	if (s->opts.metrics)
 		metrics_request(s->opts.metrics, route, status, us);
 	log_pack(LOG_INFO, "request", "{s:s, s:s?, s:s?, s:s, s:i, s:I, s:I}", "request_id",
-		 c->request_id, "method", http_log_safe(c->arena, method, 16), "path",
-		 safe_path, "route", route, "status", status, "duration_ms",
-		 (json_int_t)(us / 1000), "duration_us", (json_int_t)us);
+	         c->request_id, "method", http_log_safe(c->arena, method, 16), "path", safe_path,
+	         "route", route, "status", status, "duration_ms", (json_int_t)(us / 1000),
+	         "duration_us", (json_int_t)us);
 }
 
 static bool has_header(const struct http_response *res, const char *name)
@@ -157,9 +159,11 @@ static enum MHD_Result queue(struct http_conn *c, struct http_response *res)
 		return MHD_NO;
 	}
 	for (size_t i = 0; i < res->nheaders; i++)
-		if (MHD_add_response_header(r, res->headers[i].name, res->headers[i].value) != MHD_YES)
+		if (MHD_add_response_header(r, res->headers[i].name, res->headers[i].value) !=
+		    MHD_YES)
 			log_pack(LOG_WARN, "response_header_dropped", "{s:s, s:s}", "request_id",
-				 c->request_id, "name", http_log_safe(c->arena, res->headers[i].name, 64));
+			         c->request_id, "name",
+			         http_log_safe(c->arena, res->headers[i].name, 64));
 	if (res->content_type)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
 	MHD_add_response_header(r, "X-Request-Id", c->request_id);
@@ -174,7 +178,7 @@ static enum MHD_Result queue(struct http_conn *c, struct http_response *res)
 }
 
 static enum MHD_Result answer_fixed(http_server *s, struct http_conn *c, const char *method,
-				    const char *path, int status, const char *json)
+                                    const char *path, int status, const char *json)
 {
 	struct http_response res;
 	enum MHD_Result ret;
@@ -192,8 +196,8 @@ static enum MHD_Result answer_fixed(http_server *s, struct http_conn *c, const c
 
 static bool content_length_over(struct MHD_Connection *conn, size_t max)
 {
-	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cl =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	unsigned long long v;
 	char *end;
 
@@ -225,7 +229,7 @@ static bool is_form(const char *ct)
 static const char *client_address(struct http_conn *c)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char host[NI_MAXHOST];
 	const char *h = host;
 	socklen_t len;
@@ -233,7 +237,7 @@ static const char *client_address(struct http_conn *c)
 	if (!ci || !ci->client_addr)
 		return "";
 	len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						     : sizeof(struct sockaddr_in);
+	                                             : sizeof(struct sockaddr_in);
 	if (getnameinfo(ci->client_addr, len, host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
 		return "";
 	if (strncmp(host, "::ffff:", 7) == 0 && strchr(host + 7, '.'))
@@ -242,7 +246,7 @@ static const char *client_address(struct http_conn *c)
 }
 
 static void build_request(struct http_request *req, struct http_conn *c, const char *url,
-			  const char *method)
+                          const char *method)
 {
 	const char *q = c->raw_uri ? strchr(c->raw_uri, '?') : NULL;
 
@@ -263,14 +267,14 @@ static void build_request(struct http_request *req, struct http_conn *c, const c
 	req->body = c->body.ptr;
 	req->body_len = c->body.len;
 	if (is_form(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
-						MHD_HTTP_HEADER_CONTENT_TYPE))) {
+	                                        MHD_HTTP_HEADER_CONTENT_TYPE))) {
 		req->has_form = true;
 		req->form_error = form_parse(&req->form, c->arena, c->body.ptr, c->body.len);
 	}
 }
 
 static enum MHD_Result dispatch(http_server *s, struct http_conn *c, const char *url,
-				const char *method)
+                                const char *method)
 {
 	struct http_request req;
 	struct http_response res;
@@ -298,8 +302,8 @@ static enum MHD_Result dispatch(http_server *s, struct http_conn *c, const char 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	http_server *s = cls;
 	struct http_conn *c = *con_cls;
@@ -353,13 +357,13 @@ static int parse_addr(http_server *s, const char *addr, bool *v6)
 		return 0;
 	}
 	return careid_error_set(CAREID_EINVALID, "'%s' is not a numeric IPv4 or IPv6 address",
-				addr);
+	                        addr);
 }
 
 int http_server_start(http_server **out, const struct http_server_opts *opts)
 {
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-			     MHD_USE_ITC;
+	unsigned int flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	struct MHD_OptionItem o[MAX_OPTIONS];
 	const union MHD_DaemonInfo *info;
 	http_server *s;
@@ -370,7 +374,8 @@ int http_server_start(http_server **out, const struct http_server_opts *opts)
 
 	*out = NULL;
 	if (!opts->handler || !opts->addr)
-		return careid_error_set(CAREID_EINVALID, "the server needs an address and a handler");
+		return careid_error_set(CAREID_EINVALID,
+		                        "the server needs an address and a handler");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
@@ -394,21 +399,21 @@ int http_server_start(http_server **out, const struct http_server_opts *opts)
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
-	o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
-					 (intptr_t)s->opts.timeout_s, NULL};
+	o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->opts.timeout_s,
+	                                 NULL};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-					 (intptr_t)CONN_MEMORY_LIMIT, NULL};
+	                                 (intptr_t)CONN_MEMORY_LIMIT, NULL};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &s->addr};
 	if (threads > 1)
-		o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads,
-						 NULL};
+		o[n++] =
+		    (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
 	s->daemon = MHD_start_daemon(flags, s->opts.port, NULL, NULL, on_request, s,
-				     MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+	                             MHD_OPTION_ARRAY, o, MHD_OPTION_END);
 	if (!s->daemon) {
 		rc = careid_error_set(CAREID_EIO, "cannot listen on %s port %u", opts->addr,
-				      (unsigned)opts->port);
+		                      (unsigned)opts->port);
 		goto fail;
 	}
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -115,7 +115,7 @@ struct open_section {
 };
 
 static struct node *add_node(arena *a, struct node ***tail, enum node_kind kind, const char *text,
-			     size_t len, int line)
+                             size_t len, int line)
 {
 	struct node *n = arena_alloc(a, sizeof(*n));
 
@@ -170,9 +170,9 @@ static int parse(arena *a, const char *file, const char *text, struct node **out
 		while (ne > ns && is_space(ne[-1]))
 			ne--;
 		if (!valid_name(ns, (size_t)(ne - ns), sigil != '>'))
-			return careid_error_set(CAREID_EINVALID, "%s:%d: unknown tag '{{%.*s}}'", file,
-						tag_line, (int)(close - tag - 2 > 40 ? 40 : close - tag - 2),
-						tag + 2);
+			return careid_error_set(
+			    CAREID_EINVALID, "%s:%d: unknown tag '{{%.*s}}'", file, tag_line,
+			    (int)(close - tag - 2 > 40 ? 40 : close - tag - 2), tag + 2);
 		switch (sigil) {
 		case '#':
 		case '^': {
@@ -180,10 +180,10 @@ static int parse(arena *a, const char *file, const char *text, struct node **out
 
 			if (depth == MAX_DEPTH)
 				return careid_error_set(CAREID_EINVALID,
-							"%s:%d: sections nested deeper than %d", file,
-							tag_line, MAX_DEPTH);
+				                        "%s:%d: sections nested deeper than %d",
+				                        file, tag_line, MAX_DEPTH);
 			n = add_node(a, &tail, sigil == '#' ? N_SECTION : N_INVERTED, ns,
-				     (size_t)(ne - ns), tag_line);
+			             (size_t)(ne - ns), tag_line);
 			if (!n)
 				return careid_error_set(CAREID_ENOMEM, "out of memory");
 			open[depth].node = n;
@@ -197,14 +197,14 @@ static int parse(arena *a, const char *file, const char *text, struct node **out
 
 			if (!o)
 				return careid_error_set(CAREID_EINVALID,
-							"%s:%d: '{{/%.*s}}' closes no section", file,
-							tag_line, (int)(ne - ns), ns);
+				                        "%s:%d: '{{/%.*s}}' closes no section",
+				                        file, tag_line, (int)(ne - ns), ns);
 			if (o->len != (size_t)(ne - ns) || memcmp(o->text, ns, o->len) != 0)
 				return careid_error_set(
-					CAREID_EINVALID,
-					"%s:%d: '{{/%.*s}}' does not match '%.*s' opened on line %d",
-					file, tag_line, (int)(ne - ns), ns, (int)o->len, o->text,
-					o->line);
+				    CAREID_EINVALID,
+				    "%s:%d: '{{/%.*s}}' does not match '%.*s' opened on line %d",
+				    file, tag_line, (int)(ne - ns), ns, (int)o->len, o->text,
+				    o->line);
 			depth--;
 			tail = open[depth].tail;
 			break;
@@ -221,7 +221,7 @@ static int parse(arena *a, const char *file, const char *text, struct node **out
 		const struct node *o = open[depth - 1].node;
 
 		return careid_error_set(CAREID_EINVALID, "%s:%d: section '%.*s' is never closed",
-					file, o->line, (int)o->len, o->text);
+		                        file, o->line, (int)o->len, o->text);
 	}
 	*out = root;
 	return 0;
@@ -265,7 +265,7 @@ static int check_partials(const templates *t, const struct tmpl *tm, const struc
 
 		if (n->kind == N_PARTIAL && !find(t, n->text, n->len))
 			return careid_error_set(CAREID_EINVALID, "%s:%d: unknown partial '%.*s'",
-						tm->file, n->line, (int)n->len, n->text);
+			                        tm->file, n->line, (int)n->len, n->text);
 		rc = check_partials(t, tm, n->children);
 		if (rc)
 			return rc;
@@ -426,7 +426,7 @@ static int render_nodes(struct render *r, const struct node *n, int depth)
 
 			if (!p)
 				return careid_error_set(CAREID_ENOTFOUND, "no template '%.*s'",
-							(int)n->len, n->text);
+				                        (int)n->len, n->text);
 			rc = render_nodes(r, p->nodes, depth + 1);
 			break;
 		}

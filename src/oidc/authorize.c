@@ -146,7 +146,7 @@ static int validate(struct authz *z, json_t **out)
 					 "assurance",
 					 z->r->env->name));
 	}
-	*out = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:I, s:s?, s:o?, s:s?, s:s?}",
+	*out = json_pack("{s:s, s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:I, s:s*, s:o*, s:s*, s:s*}",
 			 "client_id", z->client->client_id, "redirect_uri", z->redirect_uri,
 			 "scope", scope, "state", z->state, "nonce", nonce, "code_challenge", cc,
 			 "prompt", prompt, "max_age", (json_int_t)age, "acr_values", acr, "claims",

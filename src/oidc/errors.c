@@ -15,7 +15,7 @@ int oidc_no_store(struct http_response *res)
 
 int oidc_error_json(struct oidc_req *r, int status, const char *error, const char *description)
 {
-	json_t *j = json_pack("{s:s, s:s?}", "error", error, "error_description", description);
+	json_t *j = json_pack("{s:s, s:s*}", "error", error, "error_description", description);
 
 	if (!j || oidc_no_store(r->res))
 		return careid_error_set(CAREID_ENOMEM, "out of memory");

@@ -21,7 +21,7 @@ bool scope_has(const char *scope, const char *name)
 
 json_t *grant_to_json(const struct grant *g)
 {
-	return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:O, s:i, s:I, s:s?, s:O?}", "uid",
+	return json_pack("{s:s, s:s, s:s, s:s*, s:s, s:s, s:O, s:i, s:I, s:s*, s:O*}", "uid",
 			 g->uid, "client_id", g->client_id, "scope", g->scope, "nonce", g->nonce,
 			 "sid", g->sid, "acr", g->acr, "amr", g->amr, "aal", g->aal, "auth_time",
 			 (json_int_t)g->auth_time, "selected_roleid", g->selected_roleid,

@@ -35,6 +35,8 @@ export const USERS = {
 export const DEFAULT_REDIRECT_URI = 'http://127.0.0.1:9/cb';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** A timer that does not keep the process alive (for races against timeouts). */
+const guard = (ms, value) => new Promise((r) => setTimeout(r, ms, value).unref());
 
 const LISTEN_RE = /^careid listening on (http:\/\/127\.0\.0\.1:\d+)$/;
 
@@ -46,7 +48,8 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
   const dir = await mkdtemp(join(tmpdir(), 'careid-e2e-'));
   const db = `sqlite:${join(dir, 'careid.db')}`;
   const args = ['serve', '--listen', '127.0.0.1:0', '--db', db, ...(demo ? ['--demo'] : []), ...extraArgs];
-  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // cwd = the repository: careid finds node_modules/nhsuk-frontend there by default
+  const child = spawn(BIN, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
 
   const logs = []; // every stderr line (JSON log lines) and any extra stdout lines
   const stdoutLines = [];
@@ -77,8 +80,7 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
   };
 
   const deadline = Date.now() + readyTimeoutMs;
-  const timeout = (ms) => sleep(ms).then(() => 'timeout');
-  const line = await Promise.race([firstLine, exited.then((e) => ({ exited: e })), spawnError, timeout(readyTimeoutMs)]);
+  const line = await Promise.race([firstLine, exited.then((e) => ({ exited: e })), spawnError, guard(readyTimeoutMs, 'timeout')]);
   if (line === 'timeout') await fail(`no "careid listening on" line within ${readyTimeoutMs} ms`);
   if (typeof line === 'object') await fail(`careid serve exited early (${JSON.stringify(line.exited)})`);
   const m = LISTEN_RE.exec(line);
@@ -120,7 +122,7 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
       if (server.stopped) return server.exitStatus;
       server.stopped = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const r = await Promise.race([exited, sleep(timeoutMs).then(() => null)]);
+      const r = await Promise.race([exited, guard(timeoutMs, null)]);
       process.off('exit', killOnExit);
       if (!r) {
         child.kill('SIGKILL');
@@ -140,15 +142,17 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
  * Run the careid CLI. Resolves {code, stdout, stderr, json} (json: stdout parsed, or
  * undefined when it is not JSON). Never rejects for a non-zero exit.
  */
-export function runCli(args, { timeoutMs = 20000, env = {} } = {}) {
+export function runCli(args, { timeoutMs = 20000, env = {}, input = '' } = {}) {
   return new Promise((res) => {
-    execFile(BIN, args, { timeout: timeoutMs, env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(BIN, args, { cwd: REPO, timeout: timeoutMs, env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       let code = 0;
       if (err) code = typeof err.code === 'number' ? err.code : (err.signal ? `signal ${err.signal}` : err.code ?? 1);
       let json;
       try { json = JSON.parse(stdout); } catch { /* not JSON */ }
       res({ code, stdout, stderr, json, args });
     });
+    child.stdin.on('error', () => {});
+    child.stdin.end(input); // never leave a command waiting for a password on stdin
   });
 }
 

@@ -84,7 +84,28 @@ export async function rpForClient(server, client, { variant, assertionAud = 'tok
   if (client.userinfoAlg) metadata.userinfo_signed_response_alg = client.userinfoAlg;
   const execute = [oidc.allowInsecureRequests];
   if (nonRepudiation) execute.push(oidc.enableNonRepudiationChecks);
-  const config = await oidc.discovery(new URL(issuer), client.clientId, metadata, auth, { execute, timeout: 15 });
+  // keep the last answers openid-client saw, so a failure can say what careid actually sent
+  const trace = [];
+  const recordingFetch = async (url, options) => {
+    const r = await fetch(url, options);
+    let text = '';
+    try { text = await r.clone().text(); } catch { /* unreadable */ }
+    trace.push(`${options?.method || 'GET'} ${url} → ${r.status} ${r.headers.get('www-authenticate') ? `WWW-Authenticate: ${r.headers.get('www-authenticate')} ` : ''}${text.slice(0, 400)}`);
+    if (trace.length > 6) trace.shift();
+    return r;
+  };
+  const config = await oidc.discovery(new URL(issuer), client.clientId, metadata, auth, { execute, timeout: 15, [oidc.customFetch]: recordingFetch });
+  /** Run an openid-client call; on failure add the HTTP exchanges to the error message. */
+  const explain = async (what, p) => {
+    const mark = trace.length;
+    try {
+      return await p();
+    } catch (e) {
+      const recent = trace.slice(Math.max(0, mark - 1));
+      e.message = `[${variant?.name || client.auth}] ${what}: ${e.message}${e.code ? ` (${e.code})` : ''}${oauthError(e) ? ` error=${oauthError(e)}` : ''}\n    HTTP seen by openid-client:\n    ${recent.join('\n    ')}`;
+      throw e;
+    }
+  };
   const meta = config.serverMetadata();
   holder.tokenEndpoint = meta.token_endpoint;
   const jwks = jose.createRemoteJWKSet(new URL(meta.jwks_uri), { cacheMaxAge: 0, cooldownDuration: 0 });
@@ -122,7 +143,7 @@ export async function rpForClient(server, client, { variant, assertionAud = 'tok
 
     /** Exchange the code of an authorization response URL with openid-client. */
     exchange(location, checks = {}) {
-      return oidc.authorizationCodeGrant(config, new URL(location), checks);
+      return explain('authorization code grant', () => oidc.authorizationCodeGrant(config, new URL(location), checks));
     },
 
     /**
@@ -166,12 +187,12 @@ export async function rpForClient(server, client, { variant, assertionAud = 'tok
 
     /** openid-client userinfo (GET with Authorization header). */
     userinfo(accessToken, expectedSub) {
-      return oidc.fetchUserInfo(config, accessToken, expectedSub);
+      return explain('userinfo', () => oidc.fetchUserInfo(config, accessToken, expectedSub));
     },
 
     /** openid-client refresh grant. */
     refresh(refreshToken) {
-      return oidc.refreshTokenGrant(config, refreshToken);
+      return explain('refresh token grant', () => oidc.refreshTokenGrant(config, refreshToken));
     },
 
     /**

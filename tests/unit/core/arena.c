@@ -100,10 +100,10 @@ static void test_defer_frees_objects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alloc),
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_defer),
-		cmocka_unit_test(test_defer_frees_objects),
+	    cmocka_unit_test(test_alloc),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_defer),
+	    cmocka_unit_test(test_defer_frees_objects),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

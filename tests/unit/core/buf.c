@@ -116,9 +116,9 @@ static void test_detach(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_empty), cmocka_unit_test(test_append),
-		cmocka_unit_test(test_growth),     cmocka_unit_test(test_cap),
-		cmocka_unit_test(test_detach),
+	    cmocka_unit_test(test_init_empty), cmocka_unit_test(test_append),
+	    cmocka_unit_test(test_growth),     cmocka_unit_test(test_cap),
+	    cmocka_unit_test(test_detach),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

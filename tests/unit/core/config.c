@@ -14,12 +14,12 @@
 #include "core/error.h"
 
 static const struct opt spec[] = {
-	{"listen", "ADDR", "address to listen on", false},
-	{"db-url", "URL", "database", false},
-	{"verbose", NULL, "more logs", false},
-	{"client", "ID", "a client", true},
-	{"config", "FILE", "configuration file", false},
-	{NULL, NULL, NULL, false},
+    {"listen", "ADDR", "address to listen on", false},
+    {"db-url", "URL", "database", false},
+    {"verbose", NULL, "more logs", false},
+    {"client", "ID", "a client", true},
+    {"config", "FILE", "configuration file", false},
+    {NULL, NULL, NULL, false},
 };
 
 static char cfg_path[512];
@@ -60,8 +60,9 @@ static int parse(opts **o, int argc, char **argv)
 
 static void test_argv_forms(void **state)
 {
-	char *argv[] = {"serve", "--listen=1.2.3.4", "--db-url", "sqlite:x.db", "--verbose",
-			"--client", "a", "pos2", "--client=b", "--", "--not-an-option"};
+	char *argv[] = {
+	    "serve", "--listen=1.2.3.4", "--db-url", "sqlite:x.db",    "--verbose", "--client", "a",
+	    "pos2",  "--client=b",       "--",       "--not-an-option"};
 	opts *o;
 
 	(void)state;
@@ -139,7 +140,7 @@ static void test_env(void **state)
 	setenv("CAREID_VERBOSE", "yes", 1);
 	setenv("CAREID_CLIENT", "env-client", 1);
 	assert_int_equal(parse(&o, 2, argv), 0);
-	assert_string_equal(opts_get(o, "listen"), "cli"); /* the command line wins */
+	assert_string_equal(opts_get(o, "listen"), "cli");    /* the command line wins */
 	assert_string_equal(opts_get(o, "db-url"), "env-db"); /* dashes become '_' */
 	assert_true(opts_flag(o, "verbose"));
 	assert_int_equal(opts_count(o, "client"), 0); /* repeatable: command line only */
@@ -228,14 +229,14 @@ static void test_usage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_argv_forms, clean_env, clean_env),
-		cmocka_unit_test_setup_teardown(test_unset_and_defaults, clean_env, clean_env),
-		cmocka_unit_test_setup_teardown(test_usage_errors, clean_env, clean_env),
-		cmocka_unit_test_setup_teardown(test_env, clean_env, clean_env),
-		cmocka_unit_test_setup_teardown(test_file_precedence, clean_env, clean_env),
-		cmocka_unit_test_setup_teardown(test_file_errors, clean_env, clean_env),
-		cmocka_unit_test(test_parse_long),
-		cmocka_unit_test(test_usage),
+	    cmocka_unit_test_setup_teardown(test_argv_forms, clean_env, clean_env),
+	    cmocka_unit_test_setup_teardown(test_unset_and_defaults, clean_env, clean_env),
+	    cmocka_unit_test_setup_teardown(test_usage_errors, clean_env, clean_env),
+	    cmocka_unit_test_setup_teardown(test_env, clean_env, clean_env),
+	    cmocka_unit_test_setup_teardown(test_file_precedence, clean_env, clean_env),
+	    cmocka_unit_test_setup_teardown(test_file_errors, clean_env, clean_env),
+	    cmocka_unit_test(test_parse_long),
+	    cmocka_unit_test(test_usage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

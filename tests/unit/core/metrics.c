@@ -63,9 +63,9 @@ static void test_requests(void **state)
 	char *s;
 
 	(void)state;
-	metrics_request(m, "token", 200, 1500);      /* 1.5 ms */
-	metrics_request(m, "token", 200, 1000);      /* exactly 1 ms: le="0.001" */
-	metrics_request(m, "token", 400, 20000000);  /* 20 s: only +Inf */
+	metrics_request(m, "token", 200, 1500);     /* 1.5 ms */
+	metrics_request(m, "token", 200, 1000);     /* exactly 1 ms: le="0.001" */
+	metrics_request(m, "token", 400, 20000000); /* 20 s: only +Inf */
 	metrics_request(m, "no-such-route", 302, 0);
 	metrics_request(m, NULL, 418, 100);
 	metrics_request(m, "authorize", 599, -5);
@@ -77,13 +77,17 @@ static void test_requests(void **state)
 	expect_line(s, "careid_http_requests_total{route=\"other\",status=\"other\"} 1");
 	expect_line(s, "careid_http_requests_total{route=\"authorize\",status=\"other\"} 1");
 	assert_null(strstr(s, "route=\"jwks\""));
-	expect_line(s, "careid_http_request_duration_seconds_bucket{route=\"token\",le=\"0.001\"} 1");
-	expect_line(s, "careid_http_request_duration_seconds_bucket{route=\"token\",le=\"0.0025\"} 2");
+	expect_line(s,
+	            "careid_http_request_duration_seconds_bucket{route=\"token\",le=\"0.001\"} 1");
+	expect_line(s,
+	            "careid_http_request_duration_seconds_bucket{route=\"token\",le=\"0.0025\"} 2");
 	expect_line(s, "careid_http_request_duration_seconds_bucket{route=\"token\",le=\"10\"} 2");
-	expect_line(s, "careid_http_request_duration_seconds_bucket{route=\"token\",le=\"+Inf\"} 3");
+	expect_line(s,
+	            "careid_http_request_duration_seconds_bucket{route=\"token\",le=\"+Inf\"} 3");
 	expect_line(s, "careid_http_request_duration_seconds_count{route=\"token\"} 3");
 	expect_line(s, "careid_http_request_duration_seconds_sum{route=\"token\"} 20.002500");
-	expect_line(s, "careid_http_request_duration_seconds_bucket{route=\"other\",le=\"0.001\"} 2");
+	expect_line(s,
+	            "careid_http_request_duration_seconds_bucket{route=\"other\",le=\"0.001\"} 2");
 	free(s);
 	metrics_free(m);
 }
@@ -157,9 +161,9 @@ static void test_concurrent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty),       cmocka_unit_test(test_requests),
-		cmocka_unit_test(test_signins),     cmocka_unit_test(test_render_cap),
-		cmocka_unit_test(test_concurrent),
+	    cmocka_unit_test(test_empty),      cmocka_unit_test(test_requests),
+	    cmocka_unit_test(test_signins),    cmocka_unit_test(test_render_cap),
+	    cmocka_unit_test(test_concurrent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,10 +25,12 @@ static void test_sha256_abc(void **state)
 	(void)state;
 	crypto_sha256(md, "abc", 3);
 	crypto_hex(hex, md, sizeof(md));
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	crypto_sha256(md, "", 0);
 	crypto_hex(hex, md, sizeof(md));
-	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_string_equal(hex,
+	                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 static void test_hex(void **state)
@@ -94,10 +96,10 @@ static void test_b64url_vectors(void **state)
 	(void)state;
 	for (size_t i = 0; i < 7; i++) {
 		assert_int_equal(crypto_b64url_encode(out, sizeof(out), plain[i], strlen(plain[i])),
-				 0);
+		                 0);
 		assert_string_equal(out, enc[i]);
-		assert_int_equal(crypto_b64url_decode(dec, sizeof(dec), &len, enc[i], strlen(enc[i])),
-				 0);
+		assert_int_equal(
+		    crypto_b64url_decode(dec, sizeof(dec), &len, enc[i], strlen(enc[i])), 0);
 		assert_int_equal(len, strlen(plain[i]));
 		assert_memory_equal(dec, plain[i], len);
 	}
@@ -137,7 +139,8 @@ static void test_b64url_bad_input(void **state)
 	assert_int_equal(crypto_b64url_decode(dec, sizeof(dec), &len, "Zm 9v", 5), CAREID_EINVALID);
 	assert_int_equal(crypto_b64url_decode(dec, sizeof(dec), &len, "Zm.v", 4), CAREID_EINVALID);
 	assert_int_equal(crypto_b64url_decode(dec, sizeof(dec), &len, "Zm\0v", 4), CAREID_EINVALID);
-	assert_int_equal(crypto_b64url_decode(dec, sizeof(dec), &len, "Zm9v\n", 5), CAREID_EINVALID);
+	assert_int_equal(crypto_b64url_decode(dec, sizeof(dec), &len, "Zm9v\n", 5),
+	                 CAREID_EINVALID);
 	/* A length of 1 mod 4 cannot be base64. */
 	assert_int_equal(crypto_b64url_decode(dec, sizeof(dec), &len, "Zm9vY", 5), CAREID_EINVALID);
 	/* Non-zero trailing bits: "Zh" would also decode to "f" if tolerated. */
@@ -293,21 +296,21 @@ static void test_seal_too_big(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sha256_abc),
-		cmocka_unit_test(test_hex),
-		cmocka_unit_test(test_left_hash_oidc_examples),
-		cmocka_unit_test(test_left_hash_lengths),
-		cmocka_unit_test(test_pkce_rfc7636),
-		cmocka_unit_test(test_b64url_vectors),
-		cmocka_unit_test(test_b64url_padding_tolerated),
-		cmocka_unit_test(test_b64url_bad_input),
-		cmocka_unit_test(test_b64url_encode_bounds),
-		cmocka_unit_test(test_b64url_round_trip_random),
-		cmocka_unit_test(test_keyed_hash),
-		cmocka_unit_test(test_equal),
-		cmocka_unit_test(test_seal_open),
-		cmocka_unit_test(test_seal_tamper),
-		cmocka_unit_test(test_seal_too_big),
+	    cmocka_unit_test(test_sha256_abc),
+	    cmocka_unit_test(test_hex),
+	    cmocka_unit_test(test_left_hash_oidc_examples),
+	    cmocka_unit_test(test_left_hash_lengths),
+	    cmocka_unit_test(test_pkce_rfc7636),
+	    cmocka_unit_test(test_b64url_vectors),
+	    cmocka_unit_test(test_b64url_padding_tolerated),
+	    cmocka_unit_test(test_b64url_bad_input),
+	    cmocka_unit_test(test_b64url_encode_bounds),
+	    cmocka_unit_test(test_b64url_round_trip_random),
+	    cmocka_unit_test(test_keyed_hash),
+	    cmocka_unit_test(test_equal),
+	    cmocka_unit_test(test_seal_open),
+	    cmocka_unit_test(test_seal_tamper),
+	    cmocka_unit_test(test_seal_too_big),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -27,7 +27,7 @@ struct fixture {
 static struct fixture fx;
 
 static const char *const ALL_ASYM[] = {"RS256", "RS384", "RS512", "PS256",
-				       "PS384", "PS512", "ES256", NULL};
+                                       "PS384", "PS512", "ES256", NULL};
 static const char *const RS256_ONLY[] = {"RS256", NULL};
 static const char *const ALL_HS[] = {"HS256", "HS384", "HS512", NULL};
 
@@ -53,7 +53,7 @@ static json_t *cjose_public(const cjose_jwk_t *jwk, const char *kid)
 
 /* Signs `payload` with cjose directly, under header {"alg", "kid"?}. */
 static char *cjose_sign(const cjose_jwk_t *jwk, const char *alg, const char *kid,
-			const char *payload)
+                        const char *payload)
 {
 	cjose_err err;
 	cjose_header_t *hdr = cjose_header_new(&err);
@@ -101,7 +101,7 @@ static char *make_token(const char *header, const char *payload, const char *sig
 static json_t *claims(void)
 {
 	return json_pack("{s:s, s:s, s:i}", "iss", "https://careid.test", "sub", "alice", "exp",
-			 2000000000);
+	                 2000000000);
 }
 
 static int setup(void **state)
@@ -137,13 +137,13 @@ static void test_thumbprint_rfc7638(void **state)
 {
 	char tp[44];
 	json_t *jwk = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s}", "kty", "RSA", "n",
-		"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhD"
-		"R1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6C"
-		"f0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1"
-		"n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1j"
-		"F44-csFCur-kEgU8awapJzKnqDKgw",
-		"e", "AQAB", "alg", "RS256", "kid", "2011-04-29");
+	    "{s:s, s:s, s:s, s:s, s:s}", "kty", "RSA", "n",
+	    "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhD"
+	    "R1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6C"
+	    "f0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1"
+	    "n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1j"
+	    "F44-csFCur-kEgU8awapJzKnqDKgw",
+	    "e", "AQAB", "alg", "RS256", "kid", "2011-04-29");
 
 	(void)state;
 	assert_int_equal(crypto_jwk_thumbprint(tp, jwk), 0);
@@ -166,7 +166,8 @@ static void test_generate(void **state)
 	pub = signing_key_public_jwk(fx.key, "RS256");
 	assert_non_null(pub);
 	assert_string_equal(json_string_value(json_object_get(pub, "kty")), "RSA");
-	assert_string_equal(json_string_value(json_object_get(pub, "kid")), signing_key_kid(fx.key));
+	assert_string_equal(json_string_value(json_object_get(pub, "kid")),
+	                    signing_key_kid(fx.key));
 	assert_string_equal(json_string_value(json_object_get(pub, "use")), "sig");
 	assert_string_equal(json_string_value(json_object_get(pub, "alg")), "RS256");
 	assert_string_equal(json_string_value(json_object_get(pub, "e")), "AQAB");
@@ -245,7 +246,7 @@ static void test_from_json_refused(void **state)
 	assert_int_equal(signing_key_from_json(&k, "not json"), CAREID_EINVALID);
 	assert_int_equal(signing_key_from_json(&k, "[]"), CAREID_EINVALID);
 	assert_int_equal(signing_key_from_json(&k, "{\"kty\":\"oct\",\"k\":\"AAAA\"}"),
-			 CAREID_EUNSUPPORTED);
+	                 CAREID_EUNSUPPORTED);
 
 	/* RSA-1024 is too small. */
 	text = cjose_jwk_to_json(fx.rsa1024, true, &err);
@@ -309,7 +310,7 @@ static void test_sign_verify_each_rsa_alg(void **state)
 		assert_int_equal(jws_peek(tok, &hdr, NULL), 0);
 		assert_string_equal(json_string_value(json_object_get(hdr, "alg")), algs[i]);
 		assert_string_equal(json_string_value(json_object_get(hdr, "kid")),
-				    signing_key_kid(fx.key));
+		                    signing_key_kid(fx.key));
 		assert_string_equal(json_string_value(json_object_get(hdr, "typ")), "JWT");
 		json_decref(hdr);
 		assert_int_equal(jws_verify_jwks(&got, tok, fx.jwks, only), 0);
@@ -415,7 +416,7 @@ static void test_key_alg_and_use(void **state)
 	/* An encryption key. */
 	jwks = jwks_of(signing_key_public_jwk(fx.key, NULL));
 	json_object_set_new(json_array_get(json_object_get(jwks, "keys"), 0), "use",
-			    json_string("enc"));
+	                    json_string("enc"));
 	assert_int_equal(jws_verify_jwks(NULL, tok, jwks, ALL_ASYM), CAREID_EDENIED);
 	json_decref(jwks);
 	free(tok);
@@ -426,7 +427,7 @@ static void test_alg_none(void **state)
 {
 	static const char *const with_none[] = {"none", "RS256", NULL};
 	static const char *const hdrs[] = {"{\"alg\":\"none\"}", "{\"alg\":\"NONE\"}",
-					   "{\"alg\":\"nOnE\",\"kid\":\"x\"}"};
+	                                   "{\"alg\":\"nOnE\",\"kid\":\"x\"}"};
 
 	(void)state;
 	for (size_t i = 0; i < 3; i++) {
@@ -440,7 +441,7 @@ static void test_alg_none(void **state)
 		assert_int_equal(jws_verify_hmac(NULL, tok, "secret", with_none), CAREID_EINVALID);
 		assert_int_equal(jws_peek(unsigned_tok, NULL, NULL), CAREID_EINVALID);
 		assert_int_equal(jws_verify_jwks(NULL, unsigned_tok, fx.jwks, with_none),
-				 CAREID_EINVALID);
+		                 CAREID_EINVALID);
 		free(tok);
 		free(unsigned_tok);
 	}
@@ -457,7 +458,7 @@ static void test_wrong_key(void **state)
 	assert_int_equal(jws_verify_jwks(NULL, tok, jwks_other, RS256_ONLY), CAREID_EDENIED);
 	/* Same kid, different key material. */
 	json_object_set_new(json_array_get(json_object_get(jwks_other, "keys"), 0), "kid",
-			    json_string(signing_key_kid(fx.key)));
+	                    json_string(signing_key_kid(fx.key)));
 	assert_int_equal(jws_verify_jwks(NULL, tok, jwks_other, RS256_ONLY), CAREID_EDENIED);
 	assert_non_null(strstr(careid_error_last()->message, "does not verify"));
 	free(tok);
@@ -469,7 +470,7 @@ static void test_kid_selection(void **state)
 {
 	json_t *c = claims(), *got = NULL;
 	json_t *both = json_pack("{s:[o,o]}", "keys", signing_key_public_jwk(fx.other, NULL),
-				 signing_key_public_jwk(fx.key, NULL));
+	                         signing_key_public_jwk(fx.key, NULL));
 	char *tok = NULL, *nokid;
 
 	(void)state;
@@ -515,7 +516,8 @@ static void test_tampered_payload(void **state)
 	assert_int_equal(jws_sign(&tok, fx.key, "RS256", NULL, c), 0);
 	d1 = strchr(tok, '.');
 	d2 = strchr(d1 + 1, '.');
-	evil_payload = b64("{\"iss\":\"https://careid.test\",\"sub\":\"admin\",\"exp\":2000000000}");
+	evil_payload =
+	    b64("{\"iss\":\"https://careid.test\",\"sub\":\"admin\",\"exp\":2000000000}");
 	size_t n = (size_t)(d1 - tok) + strlen(evil_payload) + strlen(d2) + 2;
 	forged = malloc(n);
 	snprintf(forged, n, "%.*s.%s%s", (int)(d1 - tok), tok, evil_payload, d2);
@@ -561,7 +563,7 @@ static void test_hmac(void **state)
 		assert_string_equal(json_string_value(json_object_get(got, "iss")), "client1");
 		json_decref(got);
 		assert_int_equal(jws_verify_hmac(NULL, tok, "another secret", ALL_HS),
-				 CAREID_EDENIED);
+		                 CAREID_EDENIED);
 		assert_int_equal(jws_verify_hmac(NULL, tok, secret, RS256_ONLY), CAREID_EDENIED);
 		assert_int_equal(jws_verify_hmac(NULL, tok, "", ALL_HS), CAREID_EINVALID);
 		assert_int_equal(jws_verify_hmac(NULL, tok, NULL, ALL_HS), CAREID_EINVALID);
@@ -572,7 +574,7 @@ static void test_hmac(void **state)
 	/* HS384 is not HS256. */
 	char *tok = cjose_sign(oct, "HS384", NULL, "{}");
 	assert_int_equal(jws_verify_hmac(NULL, tok, secret, (const char *const[]){"HS256", NULL}),
-			 CAREID_EDENIED);
+	                 CAREID_EDENIED);
 	free(tok);
 	cjose_jwk_release(oct);
 }
@@ -584,7 +586,7 @@ static void test_hmac_with_public_key_confusion(void **state)
 	char *pub_text = json_dumps(pub, JSON_COMPACT);
 	cjose_err err;
 	cjose_jwk_t *oct =
-		cjose_jwk_create_oct_spec((const uint8_t *)pub_text, strlen(pub_text), &err);
+	    cjose_jwk_create_oct_spec((const uint8_t *)pub_text, strlen(pub_text), &err);
 	char *tok = cjose_sign(oct, "HS256", signing_key_kid(fx.key), "{\"sub\":\"admin\"}");
 	static const char *const everything[] = {"RS256", "HS256", NULL};
 
@@ -641,18 +643,18 @@ static void test_malformed(void **state)
 	struct {
 		const char *h, *p, *sig;
 	} cases[] = {
-		{"[1]", "{}", "AAAA"},                          /* header not an object */
-		{"\"RS256\"", "{}", "AAAA"},                    /* header a string */
-		{"{\"alg\":\"RS256\"}", "[]", "AAAA"},          /* payload not an object */
-		{"{\"alg\":\"RS256\"}", "not json", "AAAA"},    /* payload not JSON */
-		{"{\"typ\":\"JWT\"}", "{}", "AAAA"},            /* no alg */
-		{"{\"alg\":256}", "{}", "AAAA"},                /* alg not a string */
-		{"{\"alg\":\"RS256\"}", "{}", "AA+A"},          /* signature not base64url */
-		{"{\"alg\":\"RS256\"}", "{}", "AAAAA"},         /* signature of bad length */
-		{"{\"alg\":\"RS256\"}", "{}", "AAA="},          /* padding */
-		{"{\"alg\":\"RS256\",\"alg\":\"none\"}", "{}", "AAAA"}, /* duplicate member */
-		{"{\"alg\":\"RS256\",\"crit\":[\"exp\"],\"exp\":1}", "{}", "AAAA"}, /* crit */
-		{"{\"alg\":\"RS256\"}", "{\"a\":{\"b\":[[[[[[{}]]]]]]}}", ""}, /* empty signature */
+	    {"[1]", "{}", "AAAA"},                                  /* header not an object */
+	    {"\"RS256\"", "{}", "AAAA"},                            /* header a string */
+	    {"{\"alg\":\"RS256\"}", "[]", "AAAA"},                  /* payload not an object */
+	    {"{\"alg\":\"RS256\"}", "not json", "AAAA"},            /* payload not JSON */
+	    {"{\"typ\":\"JWT\"}", "{}", "AAAA"},                    /* no alg */
+	    {"{\"alg\":256}", "{}", "AAAA"},                        /* alg not a string */
+	    {"{\"alg\":\"RS256\"}", "{}", "AA+A"},                  /* signature not base64url */
+	    {"{\"alg\":\"RS256\"}", "{}", "AAAAA"},                 /* signature of bad length */
+	    {"{\"alg\":\"RS256\"}", "{}", "AAA="},                  /* padding */
+	    {"{\"alg\":\"RS256\",\"alg\":\"none\"}", "{}", "AAAA"}, /* duplicate member */
+	    {"{\"alg\":\"RS256\",\"crit\":[\"exp\"],\"exp\":1}", "{}", "AAAA"}, /* crit */
+	    {"{\"alg\":\"RS256\"}", "{\"a\":{\"b\":[[[[[[{}]]]]]]}}", ""}, /* empty signature */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		t = make_token(cases[i].h, cases[i].p, cases[i].sig);
@@ -712,11 +714,11 @@ static void test_bad_jwks(void **state)
 	/* Garbage keys with the token's kid are skipped; the good one verifies. */
 	const char *kid = signing_key_kid(fx.key);
 	j = json_pack("{s:[i, s, {}, {s:s}, {s:s, s:s}, {s:s, s:s, s:s, s:s}, "
-		      "{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}, o]}",
-		      "keys", 1, "x", "kty", "RSA", "kty", "RSA", "kid", kid, "kty", "RSA", "kid",
-		      kid, "n", "!!", "e", "AQAB", "kty", "RSA", "kid", kid, "n", "AQAB", "e",
-		      "AQAB", "kty", "EC", "kid", kid, "crv", "P-256", "x", "AAAA",
-		      signing_key_public_jwk(fx.key, NULL));
+	              "{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}, o]}",
+	              "keys", 1, "x", "kty", "RSA", "kty", "RSA", "kid", kid, "kty", "RSA", "kid",
+	              kid, "n", "!!", "e", "AQAB", "kty", "RSA", "kid", kid, "n", "AQAB", "e",
+	              "AQAB", "kty", "EC", "kid", kid, "crv", "P-256", "x", "AAAA",
+	              signing_key_public_jwk(fx.key, NULL));
 	assert_non_null(j);
 	assert_int_equal(jws_verify_jwks(NULL, tok, j, RS256_ONLY), 0);
 	json_decref(j);
@@ -735,27 +737,27 @@ static void test_bad_jwks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_thumbprint_rfc7638),
-		cmocka_unit_test(test_generate),
-		cmocka_unit_test(test_json_round_trip),
-		cmocka_unit_test(test_from_json_refused),
-		cmocka_unit_test(test_sign_verify_each_rsa_alg),
-		cmocka_unit_test(test_sign_refused),
-		cmocka_unit_test(test_es256),
-		cmocka_unit_test(test_es256_wrong_curve),
-		cmocka_unit_test(test_alg_not_allowed),
-		cmocka_unit_test(test_key_alg_and_use),
-		cmocka_unit_test(test_alg_none),
-		cmocka_unit_test(test_wrong_key),
-		cmocka_unit_test(test_kid_selection),
-		cmocka_unit_test(test_tampered_payload),
-		cmocka_unit_test(test_small_rsa_refused),
-		cmocka_unit_test(test_hmac),
-		cmocka_unit_test(test_hmac_with_public_key_confusion),
-		cmocka_unit_test(test_peek),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_oversized),
-		cmocka_unit_test(test_bad_jwks),
+	    cmocka_unit_test(test_thumbprint_rfc7638),
+	    cmocka_unit_test(test_generate),
+	    cmocka_unit_test(test_json_round_trip),
+	    cmocka_unit_test(test_from_json_refused),
+	    cmocka_unit_test(test_sign_verify_each_rsa_alg),
+	    cmocka_unit_test(test_sign_refused),
+	    cmocka_unit_test(test_es256),
+	    cmocka_unit_test(test_es256_wrong_curve),
+	    cmocka_unit_test(test_alg_not_allowed),
+	    cmocka_unit_test(test_key_alg_and_use),
+	    cmocka_unit_test(test_alg_none),
+	    cmocka_unit_test(test_wrong_key),
+	    cmocka_unit_test(test_kid_selection),
+	    cmocka_unit_test(test_tampered_payload),
+	    cmocka_unit_test(test_small_rsa_refused),
+	    cmocka_unit_test(test_hmac),
+	    cmocka_unit_test(test_hmac_with_public_key_confusion),
+	    cmocka_unit_test(test_peek),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_oversized),
+	    cmocka_unit_test(test_bad_jwks),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

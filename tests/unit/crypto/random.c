@@ -44,8 +44,8 @@ static void test_token(void **state)
 	assert_int_equal(strlen(tok), 43);
 	for (i = 0; tok[i]; i++)
 		assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				       "0123456789-_",
-				       tok[i]));
+		                       "0123456789-_",
+		                       tok[i]));
 	assert_int_equal(crypto_b64url_decode(raw, sizeof(raw), &len, tok, strlen(tok)), 0);
 	assert_int_equal(len, 32);
 	assert_int_equal(crypto_random_token(tok2, sizeof(tok2), 32), 0);
@@ -89,9 +89,9 @@ static void test_digits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_twice),   cmocka_unit_test(test_random_bytes_differ),
-		cmocka_unit_test(test_token),        cmocka_unit_test(test_token_sizes),
-		cmocka_unit_test(test_digits),
+	    cmocka_unit_test(test_init_twice), cmocka_unit_test(test_random_bytes_differ),
+	    cmocka_unit_test(test_token),      cmocka_unit_test(test_token_sizes),
+	    cmocka_unit_test(test_digits),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -575,7 +575,8 @@ static void test_seed_demo(void **state)
 	/* a second call leaves the data alone */
 	assert_int_equal(directory_seed_demo(f->s, &report), 0);
 	assert_true(json_is_false(json_object_get(report, "seeded")));
-	assert_int_equal(json_array_size(json_object_get(report, "users")), 0);
+	/* the report still lists the demo set, so `serve --demo` can print it */
+	assert_true(json_array_size(json_object_get(report, "users")) >= 8);
 	json_decref(report);
 	assert_int_equal(directory_seed_demo(f->s, NULL), 0);
 

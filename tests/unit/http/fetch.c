@@ -36,7 +36,7 @@ static int handler(void *ctx, struct http_request *req, struct http_response *re
 	if (strcmp(req->path, "/echo") == 0) {
 		const char *ct = http_header(req, "Content-Type");
 		json_t *j = json_pack("{s:s, s:s?, s:s?}", "method", req->method, "ct", ct, "a",
-				      form_get(&req->form, "a"));
+		                      form_get(&req->form, "a"));
 
 		return http_send_json(res, 200, j);
 	}
@@ -127,7 +127,7 @@ static void test_post_form(void **state)
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "method")), "POST");
 	assert_string_equal(json_string_value(json_object_get(j, "ct")),
-			    "application/x-www-form-urlencoded");
+	                    "application/x-www-form-urlencoded");
 	assert_string_equal(json_string_value(json_object_get(j, "a")), "b c");
 	json_decref(j);
 	buf_release(&r.body);
@@ -150,11 +150,9 @@ static void test_failures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_get),
-		cmocka_unit_test(test_no_redirects),
-		cmocka_unit_test(test_body_cap),
-		cmocka_unit_test(test_post_form),
-		cmocka_unit_test(test_failures),
+	    cmocka_unit_test(test_get),      cmocka_unit_test(test_no_redirects),
+	    cmocka_unit_test(test_body_cap), cmocka_unit_test(test_post_form),
+	    cmocka_unit_test(test_failures),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

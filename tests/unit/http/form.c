@@ -130,13 +130,13 @@ static void test_nul(void **state)
 static void test_bad_utf8(void **state)
 {
 	expect_error(*state, "a=%ff", CAREID_EINVALID);
-	expect_error(*state, "a=%c0%af", CAREID_EINVALID);         /* overlong '/' */
-	expect_error(*state, "a=%e0%80%af", CAREID_EINVALID);      /* overlong, 3 bytes */
-	expect_error(*state, "a=%ed%a0%80", CAREID_EINVALID);      /* surrogate */
-	expect_error(*state, "a=%f4%90%80%80", CAREID_EINVALID);   /* > U+10FFFF */
-	expect_error(*state, "a=%c3", CAREID_EINVALID);            /* truncated */
-	expect_error(*state, "a=%80", CAREID_EINVALID);            /* lone continuation */
-	expect_error(*state, "a=\xc3(", CAREID_EINVALID);          /* raw, bad continuation */
+	expect_error(*state, "a=%c0%af", CAREID_EINVALID);       /* overlong '/' */
+	expect_error(*state, "a=%e0%80%af", CAREID_EINVALID);    /* overlong, 3 bytes */
+	expect_error(*state, "a=%ed%a0%80", CAREID_EINVALID);    /* surrogate */
+	expect_error(*state, "a=%f4%90%80%80", CAREID_EINVALID); /* > U+10FFFF */
+	expect_error(*state, "a=%c3", CAREID_EINVALID);          /* truncated */
+	expect_error(*state, "a=%80", CAREID_EINVALID);          /* lone continuation */
+	expect_error(*state, "a=\xc3(", CAREID_EINVALID);        /* raw, bad continuation */
 	expect_error(*state, "%fe=1", CAREID_EINVALID);
 }
 
@@ -280,20 +280,20 @@ static void test_encode(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_basic, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_decoding, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_length_bound, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_percent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_error_names_field, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nul, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_utf8, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_max_fields, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cookie, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cookie_caps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_encode, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_basic, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_decoding, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_length_bound, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_percent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_error_names_field, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nul, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_utf8, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_max_fields, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cookie, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cookie_caps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_encode, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,7 +57,7 @@ static void test_escape(void **state)
 	buf_reset(&b);
 	assert_int_equal(http_escape_html(&b, "<a href=\"x\" title='y'>&</a>"), 0);
 	assert_string_equal(b.ptr,
-			    "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;&#x2F;a&gt;");
+	                    "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;&#x2F;a&gt;");
 	buf_reset(&b);
 	assert_int_equal(http_escape_html(&b, ""), 0);
 	assert_string_equal(b.ptr, "");
@@ -105,8 +105,9 @@ static void test_oauth_error(void **state)
 
 	assert_int_equal(http_send_oauth_error(&f->res, 400, "invalid_request", "bad \"x\""), 0);
 	assert_int_equal(f->res.status, 400);
-	assert_string_equal(f->res.body.ptr,
-			    "{\"error\":\"invalid_request\",\"error_description\":\"bad \\\"x\\\"\"}");
+	assert_string_equal(
+	    f->res.body.ptr,
+	    "{\"error\":\"invalid_request\",\"error_description\":\"bad \\\"x\\\"\"}");
 	assert_string_equal(header(&f->res, "Cache-Control"), "no-store");
 	assert_int_equal(http_send_oauth_error(&f->res, 401, "invalid_client", NULL), 0);
 	assert_string_equal(f->res.body.ptr, "{\"error\":\"invalid_client\"}");
@@ -159,14 +160,15 @@ static void test_set_cookie(void **state)
 	at.path = "/authorize";
 	at.same_site = "Strict";
 	assert_int_equal(http_set_cookie(&f->res, "s2", "v", &at), 0);
-	assert_string_equal(f->res.headers[1].value,
-			    "s2=v; Path=/authorize; HttpOnly; SameSite=Strict; Secure; Max-Age=3600");
+	assert_string_equal(
+	    f->res.headers[1].value,
+	    "s2=v; Path=/authorize; HttpOnly; SameSite=Strict; Secure; Max-Age=3600");
 
 	at = (struct cookie_attrs){.max_age = -1, .secure = true};
 	assert_int_equal(http_set_cookie(&f->res, "sid", "ignored", &at), 0);
 	assert_string_equal(f->res.headers[2].value,
-			    "sid=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0; "
-			    "Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+	                    "sid=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0; "
+	                    "Expires=Thu, 01 Jan 1970 00:00:00 GMT");
 
 	at = (struct cookie_attrs){.same_site = "None", .secure = true};
 	assert_int_equal(http_set_cookie(&f->res, "x", "", &at), 0);
@@ -207,8 +209,8 @@ static void test_request_headers(void **state)
 {
 	struct fixture *f = *state;
 	const struct http_header hs[] = {
-		{"Content-Type", "text/plain"},
-		{"Cookie", "a=1; sid=\"xyz\"; a=2"},
+	    {"Content-Type", "text/plain"},
+	    {"Cookie", "a=1; sid=\"xyz\"; a=2"},
 	};
 	struct http_request req = {.arena = f->a, .headers = hs, .nheaders = 2};
 	struct http_request none = {.arena = f->a};
@@ -226,15 +228,15 @@ static void test_request_headers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape),
-		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_send, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_oauth_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_set_cookie, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_set_cookie_rejects, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_request_headers, setup, teardown),
+	    cmocka_unit_test(test_escape),
+	    cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_send, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_oauth_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_set_cookie, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_set_cookie_rejects, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_headers, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

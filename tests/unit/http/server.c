@@ -57,12 +57,12 @@ static int handler(void *ctx, struct http_request *req, struct http_response *re
 	if (strcmp(req->path, "/redirect") == 0)
 		return http_redirect(res, 303, "/elsewhere");
 	j = json_pack("{s:s, s:s, s:s?, s:i, s:i, s:i, s:i, s:b, s:i, s:s?, s:s?, s:s?, s:s, s:s}",
-		      "method", req->method, "path", req->path, "q", q, "q_count",
-		      (int)form_count(&req->query, "q"), "query_n", (int)req->query.n,
-		      "query_error", req->query_error, "form_error", req->form_error, "has_form",
-		      req->has_form, "body_len", (int)req->body_len, "x", form_get(&req->form, "x"),
-		      "x_test", http_header(req, "X-Test"), "sid", http_cookie(req, "sid"),
-		      "remote", req->remote_addr, "request_id", req->request_id);
+	              "method", req->method, "path", req->path, "q", q, "q_count",
+	              (int)form_count(&req->query, "q"), "query_n", (int)req->query.n,
+	              "query_error", req->query_error, "form_error", req->form_error, "has_form",
+	              req->has_form, "body_len", (int)req->body_len, "x", form_get(&req->form, "x"),
+	              "x_test", http_header(req, "X-Test"), "sid", http_cookie(req, "sid"),
+	              "remote", req->remote_addr, "request_id", req->request_id);
 	if (!j)
 		return careid_error_set(CAREID_ENOMEM, "pack");
 	json_object_set_new(j, "x_count", json_integer((json_int_t)form_count(&req->form, "x")));
@@ -80,14 +80,14 @@ struct fixture {
 static int start(struct fixture *f, size_t max_body)
 {
 	struct http_server_opts o = {
-		.addr = "127.0.0.1",
-		.port = 0,
-		.threads = 2,
-		.max_body = max_body,
-		.timeout_s = 5,
-		.handler = handler,
-		.ctx = &f->tc,
-		.metrics = f->m,
+	    .addr = "127.0.0.1",
+	    .port = 0,
+	    .threads = 2,
+	    .max_body = max_body,
+	    .timeout_s = 5,
+	    .handler = handler,
+	    .ctx = &f->tc,
+	    .metrics = f->m,
 	};
 
 	if (http_server_start(&f->s, &o) != 0)
@@ -283,7 +283,7 @@ static void test_request_ids_differ(void **state)
 	fetch(f, &rq, &a);
 	fetch(f, &rq, &b);
 	assert_string_not_equal(header(&a, "X-Request-Id", va, sizeof(va)),
-				header(&b, "X-Request-Id", vb, sizeof(vb)));
+	                        header(&b, "X-Request-Id", vb, sizeof(vb)));
 	reply_release(&a);
 	reply_release(&b);
 }
@@ -506,8 +506,10 @@ static void test_metrics_counted(void **state)
 	reply_release(&r);
 	buf_init(&out, 1 << 20);
 	assert_int_equal(metrics_render(f->m, &out), 0);
-	assert_non_null(strstr(out.ptr, "careid_http_requests_total{route=\"api\",status=\"200\"} "));
-	assert_non_null(strstr(out.ptr, "careid_http_request_duration_seconds_count{route=\"api\"}"));
+	assert_non_null(
+	    strstr(out.ptr, "careid_http_requests_total{route=\"api\",status=\"200\"} "));
+	assert_non_null(
+	    strstr(out.ptr, "careid_http_request_duration_seconds_count{route=\"api\"}"));
 	buf_release(&out);
 }
 
@@ -632,24 +634,15 @@ static void test_ipv6(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_get_query),
-		cmocka_unit_test(test_request_ids_differ),
-		cmocka_unit_test(test_bad_query),
-		cmocka_unit_test(test_post_form),
-		cmocka_unit_test(test_post_bad_form),
-		cmocka_unit_test(test_post_other_type),
-		cmocka_unit_test(test_body_at_cap),
-		cmocka_unit_test(test_413_content_length),
-		cmocka_unit_test(test_413_chunked),
-		cmocka_unit_test(test_handler_failure),
-		cmocka_unit_test(test_headers_and_cookies),
-		cmocka_unit_test(test_head_and_redirect),
-		cmocka_unit_test(test_big_header),
-		cmocka_unit_test(test_metrics_counted),
-		cmocka_unit_test(test_start_errors),
-		cmocka_unit_test(test_graceful_stop),
-		cmocka_unit_test(test_stop_grace_expires),
-		cmocka_unit_test(test_ipv6),
+	    cmocka_unit_test(test_get_query),           cmocka_unit_test(test_request_ids_differ),
+	    cmocka_unit_test(test_bad_query),           cmocka_unit_test(test_post_form),
+	    cmocka_unit_test(test_post_bad_form),       cmocka_unit_test(test_post_other_type),
+	    cmocka_unit_test(test_body_at_cap),         cmocka_unit_test(test_413_content_length),
+	    cmocka_unit_test(test_413_chunked),         cmocka_unit_test(test_handler_failure),
+	    cmocka_unit_test(test_headers_and_cookies), cmocka_unit_test(test_head_and_redirect),
+	    cmocka_unit_test(test_big_header),          cmocka_unit_test(test_metrics_counted),
+	    cmocka_unit_test(test_start_errors),        cmocka_unit_test(test_graceful_stop),
+	    cmocka_unit_test(test_stop_grace_expires),  cmocka_unit_test(test_ipv6),
 	};
 	int rc;
 

@@ -28,7 +28,7 @@ static int teardown(void **state)
 
 /* Parses `text` as "t", renders it with the JSON context `ctx`, checks the output. */
 static void expect_render(templates *t, const char *name, const char *text, const char *ctx,
-			  const char *want)
+                          const char *want)
 {
 	json_t *j = ctx ? json_loads(ctx, 0, NULL) : NULL;
 	struct buf out;
@@ -49,11 +49,11 @@ static void test_text_and_vars(void **state)
 	expect_render(t, "a", "plain <b>html</b>", "{}", "plain <b>html</b>");
 	expect_render(t, "b", "Hi {{name}}!", "{\"name\":\"Ann\"}", "Hi Ann!");
 	expect_render(t, "c", "{{ name }}|{{missing}}|{{n}}|{{r}}|{{t}}|{{f}}|{{z}}",
-		      "{\"name\":\"x\",\"n\":42,\"r\":1.5,\"t\":true,\"f\":false,\"z\":null}",
-		      "x||42|1.5|true|false|");
+	              "{\"name\":\"x\",\"n\":42,\"r\":1.5,\"t\":true,\"f\":false,\"z\":null}",
+	              "x||42|1.5|true|false|");
 	expect_render(t, "d", "{{user.given_name}} {{user.address.city}} {{user.nope.x}}",
-		      "{\"user\":{\"given_name\":\"Eva\",\"address\":{\"city\":\"Bern\"}}}",
-		      "Eva Bern ");
+	              "{\"user\":{\"given_name\":\"Eva\",\"address\":{\"city\":\"Bern\"}}}",
+	              "Eva Bern ");
 	expect_render(t, "e", "empty", NULL, "empty");
 	expect_render(t, "f", "", "{}", "");
 	expect_render(t, "g", "{{o}}{{a}}", "{\"o\":{\"x\":1},\"a\":[1]}", "");
@@ -62,10 +62,11 @@ static void test_text_and_vars(void **state)
 
 static void test_escaping(void **state)
 {
-	expect_render(*state, "x", "<p title=\"{{v}}\">{{v}}</p>",
-		      "{\"v\":\"\\\"><script>alert('x')</script>&\"}",
-		      "<p title=\"&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;&#x2F;script&gt;&amp;\">"
-		      "&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;&#x2F;script&gt;&amp;</p>");
+	expect_render(
+	    *state, "x", "<p title=\"{{v}}\">{{v}}</p>",
+	    "{\"v\":\"\\\"><script>alert('x')</script>&\"}",
+	    "<p title=\"&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;&#x2F;script&gt;&amp;\">"
+	    "&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;&#x2F;script&gt;&amp;</p>");
 }
 
 static void test_sections(void **state)
@@ -73,9 +74,9 @@ static void test_sections(void **state)
 	templates *t = *state;
 
 	expect_render(t, "a", "{{#show}}yes{{/show}}{{^show}}no{{/show}}", "{\"show\":true}",
-		      "yes");
+	              "yes");
 	expect_render(t, "b", "{{#show}}yes{{/show}}{{^show}}no{{/show}}", "{\"show\":false}",
-		      "no");
+	              "no");
 	expect_render(t, "c", "{{#s}}yes{{/s}}{{^s}}no{{/s}}", "{}", "no");
 	expect_render(t, "d", "{{#s}}yes{{/s}}{{^s}}no{{/s}}", "{\"s\":\"\"}", "no");
 	expect_render(t, "e", "{{#s}}yes{{/s}}{{^s}}no{{/s}}", "{\"s\":[]}", "no");
@@ -83,19 +84,20 @@ static void test_sections(void **state)
 	expect_render(t, "g", "{{#s}}yes{{/s}}", "{\"s\":0}", "yes");
 	/* objects are pushed; lookups walk up the stack */
 	expect_render(t, "h", "{{#user}}{{name}} of {{org}}{{/user}}",
-		      "{\"org\":\"Clinic\",\"user\":{\"name\":\"Bo\"}}", "Bo of Clinic");
+	              "{\"org\":\"Clinic\",\"user\":{\"name\":\"Bo\"}}", "Bo of Clinic");
 	/* arrays: once per element, {{.}} is the element */
 	expect_render(t, "i", "<ul>{{#items}}<li>{{.}}</li>{{/items}}</ul>",
-		      "{\"items\":[\"a\",\"<b>\",3]}", "<ul><li>a</li><li>&lt;b&gt;</li><li>3</li></ul>");
+	              "{\"items\":[\"a\",\"<b>\",3]}",
+	              "<ul><li>a</li><li>&lt;b&gt;</li><li>3</li></ul>");
 	expect_render(t, "j", "{{#roles}}[{{name}}:{{id}}]{{/roles}}",
-		      "{\"roles\":[{\"name\":\"nurse\",\"id\":1},{\"name\":\"doc\",\"id\":2}]}",
-		      "[nurse:1][doc:2]");
+	              "{\"roles\":[{\"name\":\"nurse\",\"id\":1},{\"name\":\"doc\",\"id\":2}]}",
+	              "[nurse:1][doc:2]");
 	/* a name missing in the element is found in the outer context */
-	expect_render(t, "k", "{{#xs}}{{v}}{{sep}}{{/xs}}", "{\"sep\":\",\",\"xs\":[{\"v\":1},{\"v\":2}]}",
-		      "1,2,");
+	expect_render(t, "k", "{{#xs}}{{v}}{{sep}}{{/xs}}",
+	              "{\"sep\":\",\",\"xs\":[{\"v\":1},{\"v\":2}]}", "1,2,");
 	/* dotted section names and nesting */
 	expect_render(t, "l", "{{#a.b}}{{c}}{{#d}}+{{e}}{{/d}}{{/a.b}}",
-		      "{\"a\":{\"b\":{\"c\":\"C\",\"d\":[{\"e\":1},{\"e\":2}]}}}", "C+1+2");
+	              "{\"a\":{\"b\":{\"c\":\"C\",\"d\":[{\"e\":1},{\"e\":2}]}}}", "C+1+2");
 }
 
 static void test_partials(void **state)
@@ -140,7 +142,7 @@ static void expect_syntax_error(templates *t, const char *text, const char *wher
 	assert_int_equal(careid_error_last()->code, CAREID_EINVALID);
 	if (strncmp(careid_error_last()->message, where, strlen(where)) != 0)
 		fail_msg("message '%s' does not start with '%s'", careid_error_last()->message,
-			 where);
+		         where);
 }
 
 static void test_syntax_errors(void **state)
@@ -183,13 +185,13 @@ static void test_load_embedded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_text_and_vars, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sections, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_partials, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_render_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_syntax_errors, setup, teardown),
-		cmocka_unit_test(test_load_embedded),
+	    cmocka_unit_test_setup_teardown(test_text_and_vars, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sections, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_partials, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_render_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_syntax_errors, setup, teardown),
+	    cmocka_unit_test(test_load_embedded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
