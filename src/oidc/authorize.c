@@ -68,6 +68,32 @@ static int hint_subject(struct authz *z, const char *hint, const char **sub_out)
 	return rc;
 }
 
+/* The scopes careid grants: the request's, less those it does not know, each once. */
+static const char *granted_scope(arena *a, const char *requested)
+{
+	static const char *const known[] = {"openid",
+					    "profile",
+					    "email",
+					    "nhsperson",
+					    "associatedorgs",
+					    "organisationalmemberships",
+					    "professionalmemberships",
+					    "nationalrbacaccess",
+					    "selectedrole"};
+	struct buf b;
+	char *out = NULL;
+	int rc = 0;
+
+	buf_init(&b, PARAM_MAX);
+	for (size_t i = 0; !rc && i < sizeof(known) / sizeof(known[0]); i++)
+		if (scope_has(requested, known[i]))
+			rc = buf_printf(&b, "%s%s", b.len ? " " : "", known[i]);
+	if (!rc)
+		out = arena_strndup(a, b.ptr, b.len);
+	buf_release(&b);
+	return out;
+}
+
 /* Checks every parameter; on success `*out` holds what the rest of the flow needs. */
 static int validate(struct authz *z, json_t **out)
 {
@@ -98,6 +124,9 @@ static int validate(struct authz *z, json_t **out)
 		return fail(z, "unsupported_response_type", "only response_type=code is supported");
 	if (!scope_has(scope, "openid"))
 		return fail(z, "invalid_scope", "scope must include openid");
+	scope = granted_scope(z->r->a, scope);
+	if (!scope)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	for (size_t i = 0; i < f->n; i++)
 		if (strlen(f->fields[i].value) > PARAM_MAX || !printable(f->fields[i].value))
 			return fail(z, "invalid_request",

@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "crypto/hash.h"
 #include "http/fetch.h"
 #include "oidc/oidc_int.h"
@@ -21,6 +22,9 @@ static const char *const hs_algs[] = {"HS256", "HS384", "HS512", NULL};
 static int deny(struct client_auth *ca, const char *description)
 {
 	ca->description = description;
+	if (ca->reason)
+		log_pack(LOG_INFO, "client_auth_failed", "{s:s, s:s}", "description", description,
+			 "reason", ca->reason);
 	return careid_error_set(CAREID_EDENIED, "%s", description);
 }
 
@@ -122,6 +126,7 @@ static int verify_assertion(struct oidc_req *r, struct client_auth *ca, const ch
 	    exp < now - CLOCK_SKEW || exp > now + ASSERTION_MAX_AGE ||
 	    (json_object_get(claims, "iat") && iat > now + CLOCK_SKEW) || !token_endpoint ||
 	    !aud_ok(json_object_get(claims, "aud"), token_endpoint, r->env->issuer)) {
+		ca->reason = "assertion claims (iss, sub, aud, exp, iat, jti) not acceptable";
 		rc = deny(ca, "JWT is not valid");
 		goto out;
 	}
@@ -149,13 +154,16 @@ static int verify_assertion(struct oidc_req *r, struct client_auth *ca, const ch
 		rc = CAREID_EDENIED;
 	}
 	if (rc) {
+		ca->reason = careid_error_last()->message;
 		rc = deny(ca, "JWT is not valid");
 		goto out;
 	}
 	store_exec(r->p->store, sql_purge, "i", now - CLOCK_SKEW);
 	rc = store_exec(r->p->store, sql_jti, "ttti", r->env->name, iss, jti, (int64_t)exp);
-	if (rc == CAREID_EEXISTS)
+	if (rc == CAREID_EEXISTS) {
+		ca->reason = "jti replayed";
 		rc = deny(ca, "JWT is not valid");
+	}
 	else if (rc > 0)
 		rc = 0;
 out:

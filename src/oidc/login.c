@@ -269,6 +269,23 @@ static int role_context(struct oidc_req *r, const char *txid, struct tx *t, stru
 	return directory_user_get(u, r->p->store, r->env->name, t->uid);
 }
 
+/* The part of an NRD role name people read: "Nurse Access Role" of
+ * "\"Clinical\":\"Clinical Provision\":\"Nurse Access Role\"". */
+static const char *role_label(arena *a, const char *role_name)
+{
+	size_t n = strlen(role_name);
+	const char *start;
+
+	if (n < 2 || role_name[n - 1] != '"')
+		return role_name;
+	start = role_name + n - 1;
+	while (start > role_name && start[-1] != '"')
+		start--;
+	if (start == role_name || start == role_name + n - 1)
+		return role_name;
+	return arena_strndup(a, start, (size_t)(role_name + n - 1 - start));
+}
+
 static int render_roles(struct oidc_req *r, int status, const struct tx *t,
 			const struct dir_user *u, const char *error)
 {
@@ -281,10 +298,12 @@ static int render_roles(struct oidc_req *r, int status, const struct tx *t,
 	}
 	for (size_t i = 0; i < u->nroles; i++) {
 		const struct dir_role *role = &u->roles[i];
+		const char *label = role_label(r->a, role->role_name);
 
 		json_array_append_new(roles,
 				      json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "id",
-						role->person_roleid, "role_name", role->role_name,
+						role->person_roleid, "role_name",
+						label ? label : role->role_name,
 						"role_code", role->role_code, "org_code",
 						role->org_code, "org_name",
 						role->org_name ? role->org_name : role->org_code,

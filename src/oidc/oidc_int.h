@@ -151,7 +151,8 @@ bool csrf_ok(struct oidc_req *r, const char *tx, const char *given);
 struct client_auth {
 	struct client *client;   /* the authenticated client, owned */
 	bool basic;              /* the attempt used HTTP Basic (answer with WWW-Authenticate) */
-	const char *description; /* why it failed */
+	const char *description; /* why it failed, for the client */
+	const char *reason;      /* why it failed, for the log */
 };
 /* 0, or CAREID_EDENIED (invalid_client, with `description`), or another failure. */
 int client_authenticate(struct client_auth *ca, struct oidc_req *r);

@@ -25,7 +25,8 @@ forVariants(h, 'multi-role user: role page with 3 radios, second role selected',
   for (const r of radios) {
     assert.ok(r.label && r.label.length > 0, `each radio has a label: ${JSON.stringify(r)}`);
     const role = show.roles.find((x) => x.person_roleid === r.value);
-    assert.ok(r.label.includes(role.org_name) || r.label.includes(role.org_code), `the label names the organisation (${role.org_name}): "${r.label}"`);
+    const shown = `${r.label} ${r.hint || ''}`;
+    assert.ok(shown.includes(role.org_name), `the label or its hint (aria-describedby) names the organisation ${role.org_name}: "${shown}"`);
   }
 
   const chosen = radios[1].value;

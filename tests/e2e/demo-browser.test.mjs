@@ -95,7 +95,7 @@ h.test('demo: sign in with a real browser, choose a role, see the claims; pages 
     await go.click();
 
     // back at the demo RP, showing the ID token claims
-    await page.waitForURL((u) => u.origin === server.origin && u.pathname.startsWith('/demo/') && !u.searchParams.has('code'), { timeout: 15000 }).catch(() => {});
+    await page.waitForURL((u) => u.origin === server.origin && u.pathname.startsWith('/demo/'), { timeout: 15000 });
     await page.waitForFunction(() => document.body && document.body.innerText.includes('selected_roleid'), null, { timeout: 15000 });
     const url = new URL(page.url());
     assert.ok(url.pathname.startsWith('/demo/'), `landed back under /demo/: ${page.url()}`);

@@ -8,7 +8,6 @@ import { fetchDiscovery, CIS2_SCOPES } from './lib/rp.mjs';
 
 const h = setupServer();
 const ENVS = ['mock', 'int', 'dep', 'live'];
-const kidsByEnv = {};
 
 for (const env of ENVS) {
   h.test(`oidcc-discovery-endpoint-verification [${env}]`, async (t, server) => {
@@ -74,7 +73,6 @@ for (const env of ENVS) {
       for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi']) assert.equal(k[priv], undefined, `the JWKS must not publish private member ${priv}`);
       assert.ok(Buffer.from(k.n, 'base64url').length >= 256, `RSA modulus ≥ 2048 bits: ${k.kid}`);
     }
-    kidsByEnv[env] = kids;
 
     // the client library accepts it too (issuer match etc.)
     const cfg = await oidc.discovery(new URL(issuer), 'discovery-check', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
@@ -82,9 +80,14 @@ for (const env of ENVS) {
   });
 }
 
-h.test('each environment has its own signing keys', () => {
-  const envs = Object.keys(kidsByEnv);
-  assert.equal(envs.length, ENVS.length, 'every environment was checked');
+h.test('each environment has its own signing keys', async (t, server) => {
+  const kidsByEnv = {};
+  for (const env of ENVS) {
+    const d = await fetchDiscovery(server, env);
+    const jwks = await (await fetch(d.json.jwks_uri)).json();
+    kidsByEnv[env] = new Set(jwks.keys.map((k) => k.kid));
+  }
+  const envs = ENVS;
   for (let i = 0; i < envs.length; i++) {
     for (let j = i + 1; j < envs.length; j++) {
       const shared = [...kidsByEnv[envs[i]]].filter((k) => kidsByEnv[envs[j]].has(k));

@@ -12,8 +12,8 @@ forVariants(h, 'oidcc-scope-all: all CIS2 scopes', async ({ rp, browser, server 
   assert.equal(r.signin.sawRole, 0, 'a single-role user gets no role page');
   const ui = await rp.userinfo(r.tokens.access_token, r.claims.sub);
   const w = `[${rp.name}] userinfo`;
-  assertScopeClaims(ui, ['profile', 'email', 'nhsperson', 'associatedorgs', 'nationalrbacaccess', 'selectedrole'], w);
   const show = await userShow(server, USERS.single);
+  assertScopeClaims(ui, ['profile', 'email', 'nhsperson', 'associatedorgs', 'nationalrbacaccess', 'selectedrole'], w, show);
   assertMatchesUserShow(ui, show, ALL_SCOPE_CLAIMS.filter((c) => !['nhsid_nrbac_roles', 'nhsid_user_orgs', 'selected_roleid'].includes(c)), w);
   assert.equal(ui.nhsid_useruid, USERS.single, 'nhsid_useruid is the UID');
   assertRolesMatch(ui.nhsid_nrbac_roles, show.roles, w);

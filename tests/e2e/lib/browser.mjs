@@ -91,11 +91,25 @@ export function parseForms(html, pageUrl) {
     for (const i of inputs) {
       if (!i.name) continue;
       if (i.type === 'hidden') hidden[i.name] = i.value;
-      if (i.type === 'radio') (radios[i.name] ||= []).push({ value: i.value, checked: i.checked, id: i.id, label: i.id ? labels[i.id] : undefined });
+      if (i.type === 'radio') {
+        (radios[i.name] ||= []).push({ value: i.value, checked: i.checked, id: i.id, label: i.id ? labels[i.id] : undefined, hint: describedBy(body, i.attrs['aria-describedby']) });
+      }
     }
     forms.push({ action, method, attrs, inputs, hidden, radios, labels, html: fm[0] });
   }
   return forms;
+}
+
+/** Text of the elements an aria-describedby attribute names (space-separated ids). */
+function describedBy(html, ids) {
+  if (!ids) return undefined;
+  const texts = [];
+  for (const id of ids.split(/\s+/).filter(Boolean)) {
+    const esc = id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const m = new RegExp(`<([a-z][a-z0-9]*)\\b[^>]*\\bid\\s*=\\s*["']${esc}["'][^>]*>([\\s\\S]*?)</\\1\\s*>`, 'i').exec(html);
+    if (m) texts.push(textOf(m[2]));
+  }
+  return texts.length ? texts.join(' ') : undefined;
 }
 
 /** Which kind of careid page a form is: 'login' (password input), 'role' (radios named role) or 'other'. */
@@ -334,8 +348,10 @@ export function describeRes(res) {
  * malformed request lines, bodies larger than announced…). `head` is the request head
  * without the final CRLFCRLF; `body` a Buffer/string. Resolves {status, headers, body, raw, error}.
  * A connection reset after a status line was received is not an error.
+ * waitBeforeBodyMs: after the head, wait this long for an early answer (e.g. 413 on the
+ * Content-Length alone) and do not send the body when one came.
  */
-export function rawRequest(origin, head, body, { timeoutMs = 10000 } = {}) {
+export function rawRequest(origin, head, body, { timeoutMs = 10000, waitBeforeBodyMs = 0 } = {}) {
   const u = new URL(origin);
   return new Promise((resolve) => {
     const chunks = [];
@@ -382,8 +398,10 @@ export function rawRequest(origin, head, body, { timeoutMs = 10000 } = {}) {
     sock.on('end', () => finish());
     sock.on('close', () => finish());
     sock.on('error', (e) => finish(e));
-    sock.on('connect', () => {
+    sock.on('connect', async () => {
       sock.write(`${head}\r\n\r\n`);
+      if (waitBeforeBodyMs > 0) await new Promise((r) => setTimeout(r, waitBeforeBodyMs));
+      if (done || chunks.length > 0) return; // answered on the head alone
       if (body && body.length) {
         // write in pieces; the server may answer (413) and close before taking it all
         const buf = Buffer.isBuffer(body) ? body : Buffer.from(body);

@@ -7,7 +7,8 @@
 // server's log lines printed when that test fails.
 
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, stat, copyFile, rename, readdir, access } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,17 +42,65 @@ const guard = (ms, value) => new Promise((r) => setTimeout(r, ms, value).unref()
 const LISTEN_RE = /^careid listening on (http:\/\/127\.0\.0\.1:\d+)$/;
 
 /**
+ * A demo-seeded store made once per careid binary (seeding generates keys and hashes
+ * passwords: ~2 s, against ~0.1 s to start on a seeded store). Each test file still gets its
+ * own copy. Keyed on the binary's path, size and mtime; CAREID_E2E_FRESH=1 disables it.
+ * Returns the template's directory (holding careid.db) or undefined.
+ */
+async function demoTemplate() {
+  if (process.env.CAREID_E2E_FRESH) return undefined;
+  const st = await stat(BIN);
+  const key = createHash('sha256').update(`${BIN}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), `careid-e2e-template-${key}`);
+  const ready = join(dir, 'READY');
+  const lock = `${dir}.lock`;
+  const exists = (p) => access(p).then(() => true, () => false);
+  const deadline = Date.now() + 60000;
+  while (!(await exists(ready))) {
+    let mine = false;
+    try { await mkdir(lock); mine = true; } catch { /* someone else builds it */ }
+    if (mine) {
+      try {
+        if (await exists(ready)) break;
+        const s = await startCareid({ demo: true, useTemplate: false });
+        await s.stop({ keepDir: true });
+        if (s.exitStatus.code !== 0) throw new Error(`template careid did not exit 0: ${JSON.stringify(s.exitStatus)}`);
+        await rm(dir, { recursive: true, force: true });
+        await rename(s.dir, dir);
+        await writeFile(ready, `${BIN}\n`);
+      } finally {
+        await rm(lock, { recursive: true, force: true });
+      }
+      break;
+    }
+    if (Date.now() > deadline) return undefined; // give up: seed a fresh store
+    try { // a lock left by a killed run
+      if (Date.now() - (await stat(lock)).mtimeMs > 60000) await rm(lock, { recursive: true, force: true });
+    } catch { /* gone */ }
+    await sleep(100);
+  }
+  return dir;
+}
+
+/**
  * Start `careid serve --listen 127.0.0.1:0 --db sqlite:<fresh tmpdir>/careid.db --demo`.
  * Resolves once the first stdout line announced the URL and /readyz answered 200.
+ * useTemplate: start from a copy of an already seeded demo store (see demoTemplate).
  */
-export async function startCareid({ demo = true, extraArgs = [], env = {}, readyTimeoutMs = 20000 } = {}) {
+export async function startCareid({ demo = true, extraArgs = [], env = {}, readyTimeoutMs = 20000, useTemplate = demo } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'careid-e2e-'));
   const db = `sqlite:${join(dir, 'careid.db')}`;
+  const template = useTemplate ? await demoTemplate() : undefined;
+  if (template) {
+    for (const f of await readdir(template)) {
+      if (f.startsWith('careid.db')) await copyFile(join(template, f), join(dir, f));
+    }
+  }
   const args = ['serve', '--listen', '127.0.0.1:0', '--db', db, ...(demo ? ['--demo'] : []), ...extraArgs];
   // cwd = the repository: careid finds node_modules/nhsuk-frontend there by default
   const child = spawn(BIN, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
 
-  const logs = []; // every stderr line (JSON log lines) and any extra stdout lines
+  const logs = []; // every stderr line (JSON log lines)
   const stdoutLines = [];
   const exited = new Promise((res) => {
     child.on('exit', (code, signal) => res({ code, signal }));
@@ -65,7 +114,6 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
     out.on('line', (l) => {
       stdoutLines.push(l);
       if (stdoutLines.length === 1) res(l);
-      else logs.push(`[stdout] ${l}`);
     });
   });
 
@@ -108,6 +156,7 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
     dir,
     child,
     logs,
+    fromTemplate: !!template,
     stdoutLines,
     /** Issuer of an environment: {url}/realms/{env}. */
     issuer: (envName = 'mock') => `${url}/realms/${envName}`,

@@ -10,13 +10,21 @@ export const SCOPE_CLAIMS = {
   nationalrbacaccess: ['nhsid_nrbac_roles'],
   selectedrole: ['selected_roleid'],
 };
+/** Claims that are omitted when the user has no value (same-named field of user show). */
+const OPTIONAL_WHEN_EMPTY = { middle_names: true, title: true, email: true };
 export const ALL_SCOPE_CLAIMS = Object.values(SCOPE_CLAIMS).flat();
 export const ADDRESS_PHONE_CLAIMS = ['address', 'phone_number', 'phone_number_verified'];
 
-/** Assert userinfo has exactly the scope-driven claims for `scopes` (others of SCOPE_CLAIMS absent). */
-export function assertScopeClaims(ui, scopes, what) {
+/**
+ * Assert userinfo has exactly the scope-driven claims for `scopes` (others of SCOPE_CLAIMS
+ * absent). With `show` (careid user show), a claim may be omitted when the user has no value
+ * for the same-named field (e.g. middle_names of a user without middle names).
+ */
+export function assertScopeClaims(ui, scopes, what, show) {
   const granted = new Set(scopes.flatMap((s) => SCOPE_CLAIMS[s] || []));
+  const u = show ? showUser(show) : undefined;
   for (const c of granted) {
+    if (u && c in OPTIONAL_WHEN_EMPTY && [undefined, null, ''].includes(u[c]) && ui[c] === undefined) continue;
     assert.ok(ui[c] !== undefined && ui[c] !== null, `${what}: claim ${c} expected for scopes "${scopes.join(' ')}": ${JSON.stringify(ui)}`);
   }
   for (const c of ALL_SCOPE_CLAIMS) {
