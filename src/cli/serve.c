@@ -92,6 +92,8 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		return rc < 0 ? rc : 0;
 	if (!p)
 		return http_send(res, 503, "text/plain; charset=utf-8", "starting\n", 9);
+	if (strcmp(req->path, "/favicon.ico") == 0)
+		return static_send_file(res, app->assets_dir, "assets/images/favicon.ico");
 	if (strncmp(req->path, "/assets/", 8) == 0)
 		return static_send_file(res, app->assets_dir, req->path + 1);
 	if (strncmp(req->path, "/static/nhsuk-frontend", 22) == 0)

@@ -237,3 +237,23 @@ int http_escape_html(struct buf *out, const char *s)
 	}
 	return buf_append(out, run, (size_t)(s - run));
 }
+
+int http_send_page(struct http_response *res, int status, const char *html, size_t len)
+{
+	/* Pages load only careid's own scripts and styles (the NHS.UK frontend's
+	 * fonts come from its CDN and fall back to Arial where it is unreachable),
+	 * and no other site may frame them (clickjacking on the sign-in form). */
+	static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
+				  "img-src 'self' data:; font-src 'self' https://assets.nhs.uk; "
+				  "form-action 'self' http: https:; frame-ancestors 'none'; "
+				  "base-uri 'none'; object-src 'none'";
+	int rc = http_add_header(res, "Content-Security-Policy", csp);
+
+	if (!rc)
+		rc = http_add_header(res, "X-Frame-Options", "DENY");
+	if (!rc)
+		rc = http_add_header(res, "Cache-Control", "no-store");
+	if (!rc)
+		rc = http_send(res, status, "text/html; charset=utf-8", html, len);
+	return rc;
+}

@@ -93,6 +93,11 @@ int http_send(struct http_response *res, int status, const char *content_type, c
 /* Sends `json` (consumed) with status and Content-Type application/json. */
 int http_send_json(struct http_response *res, int status, json_t *json);
 
+/* Sends an HTML page with the headers every page carries: a strict
+ * Content-Security-Policy (frame-ancestors 'none'), X-Frame-Options DENY and
+ * Cache-Control no-store. */
+int http_send_page(struct http_response *res, int status, const char *html, size_t len);
+
 /* 302/303 with Location. */
 int http_redirect(struct http_response *res, int status, const char *location);
 

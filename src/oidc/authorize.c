@@ -211,7 +211,8 @@ static bool session_fits(struct oidc_req *r, const json_t *params, const struct 
 	     method;
 	if (prompt && scope_has(prompt, "login"))
 		ok = false;
-	if (max_age >= 0 && clock_now() - s->auth_time > max_age)
+	/* max_age=0 asks for a fresh sign-in, like prompt=login (OIDC Core §3.1.2.1) */
+	if (max_age == 0 || (max_age > 0 && clock_now() - s->auth_time > max_age))
 		ok = false;
 	if (hint_sub && strcmp(hint_sub, s->uid) != 0)
 		ok = false;

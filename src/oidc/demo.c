@@ -103,9 +103,7 @@ static int render(demo_rp *d, struct http_response *res, int status, const char 
 	rc = templates_render(d->t, name, ctx, &b);
 	json_decref(ctx);
 	if (!rc)
-		rc = http_add_header(res, "Cache-Control", "no-store");
-	if (!rc)
-		rc = http_send(res, status, "text/html; charset=utf-8", b.ptr, b.len);
+		rc = http_send_page(res, status, b.ptr, b.len);
 	buf_release(&b);
 	return rc;
 }

@@ -81,9 +81,7 @@ int oidc_render(struct oidc_req *r, int status, const char *name, json_t *ctx)
 	rc = templates_render(r->p->templates, name, ctx, &b);
 	json_decref(ctx);
 	if (!rc)
-		rc = http_add_header(r->res, "Cache-Control", "no-store");
-	if (!rc)
-		rc = http_send(r->res, status, "text/html; charset=utf-8", b.ptr, b.len);
+		rc = http_send_page(r->res, status, b.ptr, b.len);
 	buf_release(&b);
 	return rc;
 }

@@ -63,6 +63,10 @@ static int issue(struct oidc_req *r, const struct client *c, const struct grant 
 	rc = store_commit(r->p->store);
 	if (!rc)
 		rc = claims_id_token(&claims, r, g, access, c->id_token_alg);
+	if (rc == CAREID_ENOTFOUND) {
+		rc = oidc_error_json(r, 400, "invalid_grant", "the user no longer exists");
+		goto out;
+	}
 	if (!rc)
 		rc = jws_sign(&id_token, r->env->key, c->id_token_alg, "JWT", claims);
 	if (rc)

@@ -98,6 +98,10 @@ int userinfo_handle(struct oidc_req *r)
 	}
 	if (!rc)
 		rc = claims_userinfo(&claims, r, &g);
+	if (rc == CAREID_ENOTFOUND) {
+		rc = bearer_error(r, 401, "invalid_token", "the user no longer exists");
+		goto out;
+	}
 	if (rc)
 		goto out;
 	rc = oidc_no_store(r->res);

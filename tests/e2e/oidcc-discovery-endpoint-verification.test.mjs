@@ -63,15 +63,21 @@ for (const env of ENVS) {
     assert.ok(Array.isArray(jwks.keys) && jwks.keys.length >= 1, `JWKS has keys: ${JSON.stringify(jwks)}`);
     const kids = new Set();
     for (const k of jwks.keys) {
-      const ks = JSON.stringify(k);
-      assert.equal(k.kty, 'RSA', `RSA keys: ${ks}`);
+      const ks = `kid ${k.kid}: ${JSON.stringify({ ...k, n: k.n && `${k.n.slice(0, 12)}…` })}`;
+      assert.equal(k.kty, 'RSA', `kty RSA expected: ${ks}`);
       assert.ok(typeof k.kid === 'string' && k.kid.length > 0, `kid: ${ks}`);
       assert.ok(!kids.has(k.kid), `kids are unique: ${k.kid}`);
       kids.add(k.kid);
-      assert.equal(k.use, 'sig', `use sig: ${ks}`);
-      assert.ok(typeof k.alg === 'string' && /^(RS|PS)(256|384|512)$/.test(k.alg), `alg: ${ks}`);
+      assert.equal(k.use, 'sig', `use "sig" expected: ${ks}`);
+      assert.ok(typeof k.alg === 'string' && /^(RS|PS)(256|384|512)$/.test(k.alg), `every JWKS key needs "alg" (RS256…PS512), saw alg=${JSON.stringify(k.alg)} in ${ks}`);
       for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi']) assert.equal(k[priv], undefined, `the JWKS must not publish private member ${priv}`);
       assert.ok(Buffer.from(k.n, 'base64url').length >= 256, `RSA modulus ≥ 2048 bits: ${k.kid}`);
+    }
+
+    // clients (jose, openid-client) only pick a JWK whose alg equals the token's alg: every
+    // advertised signing alg needs a key published with that alg
+    for (const alg of m.id_token_signing_alg_values_supported) {
+      assert.ok(jwks.keys.some((k) => k.alg === alg), `id_token_signing_alg_values_supported lists ${alg} but no JWKS key has alg ${alg}; jose/openid-client could not verify such tokens: ${JSON.stringify(jwks.keys.map((k) => ({ kid: k.kid, alg: k.alg })))}`);
     }
 
     // the client library accepts it too (issuer match etc.)
