@@ -7,7 +7,7 @@
 // server's log lines printed when that test fails.
 
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile, mkdir, stat, copyFile, rename, readdir, access } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, stat, copyFile, rename, readdir, access, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -68,6 +68,7 @@ async function demoTemplate() {
         await rm(dir, { recursive: true, force: true });
         await rename(s.dir, dir);
         await writeFile(ready, `${BIN}\n`);
+        await dropStaleTemplates(dir);
       } finally {
         await rm(lock, { recursive: true, force: true });
       }
@@ -80,6 +81,17 @@ async function demoTemplate() {
     await sleep(100);
   }
   return dir;
+}
+
+/** Remove the templates of earlier builds of the same binary (they are never used again). */
+async function dropStaleTemplates(current) {
+  for (const name of await readdir(tmpdir())) {
+    const d = join(tmpdir(), name);
+    if (!name.startsWith('careid-e2e-template-') || name.endsWith('.lock') || d === current) continue;
+    try {
+      if ((await readFile(join(d, 'READY'), 'utf8')).trim() === BIN) await rm(d, { recursive: true, force: true });
+    } catch { /* not ours or being built */ }
+  }
 }
 
 /**
