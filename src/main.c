@@ -10,23 +10,24 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"serve", cmd_serve, "run the identity provider (all environments)"},
-	{"migrate", cmd_migrate, "create or upgrade the store"},
-	{"client", cmd_client, "client add: register a relying party"},
-	{"user", cmd_user, "user add|show|list: people in an environment's directory"},
-	{"org", cmd_org, "org add: an organisation (ODS code and name)"},
-	{"role", cmd_role, "role add: an NHS RBAC role profile for a user at an organisation"},
+    {"serve", cmd_serve, "run the identity provider (all environments)"},
+    {"migrate", cmd_migrate, "create or upgrade the store"},
+    {"client", cmd_client, "client add: register a relying party"},
+    {"user", cmd_user, "user add|show|list: people in an environment's directory"},
+    {"org", cmd_org, "org add: an organisation (ODS code and name)"},
+    {"role", cmd_role, "role add: an NHS RBAC role profile for a user at an organisation"},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: careid COMMAND [options]\n\n"
-		   "careid is a CIS2-compatible OpenID Connect provider.\n\ncommands:\n");
+	           "careid is a CIS2-compatible OpenID Connect provider.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "  %-10s %s\n\nEvery command takes --help, and --db URL (or CAREID_DB) to name "
-		   "the store.\nOptions may also come from CAREID_* variables and a --config file.\n",
-		"help", "this list");
+	fprintf(f,
+	        "  %-10s %s\n\nEvery command takes --help, and --db URL (or CAREID_DB) to name "
+	        "the store.\nOptions may also come from CAREID_* variables and a --config file.\n",
+	        "help", "this list");
 }
 
 int main(int argc, char **argv)

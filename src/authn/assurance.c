@@ -10,30 +10,37 @@ static const struct acr_class {
 	const char *name;
 	unsigned methods;
 } classes[] = {
-	{"AAL3_ANY", AAL3_METHODS},
-	{"AAL2_OR_AAL3_ANY", AAL2_METHODS | AAL3_METHODS},
-	{"AAL2_ANY", AAL2_METHODS},
-	{"AAL1_USERPASS", AUTHN_PWD},
-	{"AAL3_IOS", AUTHN_IOS},
-	{"AAL3_FIDO2", AUTHN_FIDO2},
-	{"AAL3_N3_SMARTCARD", AUTHN_SMARTCARD},
-	{"AAL3_CIS2_SMARTCARD", AUTHN_SMARTCARD},
-	{"AAL3_SMARTCARD", AUTHN_SMARTCARD},
-	{"AAL2_TOTP", AUTHN_TOTP},
-	{"AAL2_NHSMAIL", AUTHN_NHSMAIL},
+    {"AAL3_ANY", AAL3_METHODS},
+    {"AAL2_OR_AAL3_ANY", AAL2_METHODS | AAL3_METHODS},
+    {"AAL2_ANY", AAL2_METHODS},
+    {"AAL1_USERPASS", AUTHN_PWD},
+    {"AAL3_IOS", AUTHN_IOS},
+    {"AAL3_FIDO2", AUTHN_FIDO2},
+    {"AAL3_N3_SMARTCARD", AUTHN_SMARTCARD},
+    {"AAL3_CIS2_SMARTCARD", AUTHN_SMARTCARD},
+    {"AAL3_SMARTCARD", AUTHN_SMARTCARD},
+    {"AAL2_TOTP", AUTHN_TOTP},
+    {"AAL2_NHSMAIL", AUTHN_NHSMAIL},
 };
 
 /* The class stated for a method when the request named none it satisfies. */
 static const char *method_class(enum authn_method m)
 {
 	switch (m) {
-	case AUTHN_PWD: return "AAL1_USERPASS";
-	case AUTHN_TOTP: return "AAL2_TOTP";
-	case AUTHN_NHSMAIL: return "AAL2_NHSMAIL";
-	case AUTHN_PASSKEY: return "AAL2_ANY";
-	case AUTHN_FIDO2: return "AAL3_FIDO2";
-	case AUTHN_IOS: return "AAL3_IOS";
-	case AUTHN_SMARTCARD: return "AAL3_CIS2_SMARTCARD";
+	case AUTHN_PWD:
+		return "AAL1_USERPASS";
+	case AUTHN_TOTP:
+		return "AAL2_TOTP";
+	case AUTHN_NHSMAIL:
+		return "AAL2_NHSMAIL";
+	case AUTHN_PASSKEY:
+		return "AAL2_ANY";
+	case AUTHN_FIDO2:
+		return "AAL3_FIDO2";
+	case AUTHN_IOS:
+		return "AAL3_IOS";
+	case AUTHN_SMARTCARD:
+		return "AAL3_CIS2_SMARTCARD";
 	}
 	return "AAL1_USERPASS";
 }
@@ -50,13 +57,20 @@ int authn_method_aal(enum authn_method m)
 const char *authn_method_amr(enum authn_method m)
 {
 	switch (m) {
-	case AUTHN_PWD: return "pwd";
-	case AUTHN_TOTP: return "TOTP";
-	case AUTHN_NHSMAIL: return "NHSMAIL";
-	case AUTHN_PASSKEY: return "PASSKEY";
-	case AUTHN_FIDO2: return "FIDO2";
-	case AUTHN_IOS: return "IOS";
-	case AUTHN_SMARTCARD: return "N3_SMARTCARD";
+	case AUTHN_PWD:
+		return "pwd";
+	case AUTHN_TOTP:
+		return "TOTP";
+	case AUTHN_NHSMAIL:
+		return "NHSMAIL";
+	case AUTHN_PASSKEY:
+		return "PASSKEY";
+	case AUTHN_FIDO2:
+		return "FIDO2";
+	case AUTHN_IOS:
+		return "IOS";
+	case AUTHN_SMARTCARD:
+		return "N3_SMARTCARD";
 	}
 	return "pwd";
 }
@@ -112,7 +126,7 @@ static void add_methods(const struct acr_class *c, void *arg)
 
 /* The methods the request asks for; all methods when nothing restricts them. */
 static unsigned requested(const char *acr_values, const char *client_default,
-			  const char *env_default)
+                          const char *env_default)
 {
 	unsigned m = 0;
 
@@ -126,7 +140,7 @@ static unsigned requested(const char *acr_values, const char *client_default,
 }
 
 unsigned acr_accepted(const char *acr_values, const char *client_default, const char *env_default,
-		      unsigned offered)
+                      unsigned offered)
 {
 	return requested(acr_values, client_default, env_default) & offered;
 }
@@ -145,7 +159,7 @@ static void match_method(const struct acr_class *c, void *arg)
 }
 
 void acr_achieved(char out[ACR_MAX], enum authn_method m, const char *acr_values,
-		  const char *client_default, const char *env_default)
+                  const char *client_default, const char *env_default)
 {
 	struct first_match fm = {m, NULL};
 

@@ -15,13 +15,13 @@
 
 /* Authentication methods, as bits so a class can name several. */
 enum authn_method {
-	AUTHN_PWD = 1 << 0,           /* password alone: AAL1 */
-	AUTHN_TOTP = 1 << 1,          /* password and authenticator app: AAL2 */
-	AUTHN_NHSMAIL = 1 << 2,       /* AAL2 */
-	AUTHN_PASSKEY = 1 << 3,       /* synced passkey: AAL2 */
-	AUTHN_FIDO2 = 1 << 4,         /* security key or platform authenticator: AAL3 */
-	AUTHN_IOS = 1 << 5,           /* iPad app: AAL3 */
-	AUTHN_SMARTCARD = 1 << 6,     /* CIS smartcard through the identity agent: AAL3 */
+	AUTHN_PWD = 1 << 0,       /* password alone: AAL1 */
+	AUTHN_TOTP = 1 << 1,      /* password and authenticator app: AAL2 */
+	AUTHN_NHSMAIL = 1 << 2,   /* AAL2 */
+	AUTHN_PASSKEY = 1 << 3,   /* synced passkey: AAL2 */
+	AUTHN_FIDO2 = 1 << 4,     /* security key or platform authenticator: AAL3 */
+	AUTHN_IOS = 1 << 5,       /* iPad app: AAL3 */
+	AUTHN_SMARTCARD = 1 << 6, /* CIS smartcard through the identity agent: AAL3 */
 };
 
 /* Largest length of a class name, with its NUL. */
@@ -51,7 +51,7 @@ unsigned acr_methods(const char *name);
  * environment offers can satisfy the request: unmet_authentication_requirements).
  */
 unsigned acr_accepted(const char *acr_values, const char *client_default, const char *env_default,
-		      unsigned offered);
+                      unsigned offered);
 
 /*
  * The class to state in "acr" after a sign-in with method `m`: the first
@@ -60,6 +60,6 @@ unsigned acr_accepted(const char *acr_values, const char *client_default, const 
  * password). Writes at most ACR_MAX bytes.
  */
 void acr_achieved(char out[ACR_MAX], enum authn_method m, const char *acr_values,
-		  const char *client_default, const char *env_default);
+                  const char *client_default, const char *env_default);
 
 #endif

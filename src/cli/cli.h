@@ -25,8 +25,10 @@
  * command's table with CLI_STORE_OPTS. */
 #define CLI_STORE_OPTS                                                                             \
 	{"db", "URL", "store to use (default " CLI_DEFAULT_DB "; env CAREID_DB)", false},          \
-		{"config", "FILE", "configuration file (name = value lines)", false},              \
-		{"help", NULL, "show this help", false}
+	    {"config", "FILE", "configuration file (name = value lines)", false},                  \
+	{                                                                                          \
+		"help", NULL, "show this help", false                                              \
+	}
 
 /* Opens the store named by --db/CAREID_DB/the config file (default
  * CLI_DEFAULT_DB) and applies pending migrations. */

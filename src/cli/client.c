@@ -10,25 +10,24 @@
 #include "oidc/clients.h"
 
 static const struct opt add_spec[] = {
-	{"env", "ENV", "environment: mock, int, dep or live (required)", false},
-	{"name", "NAME", "the client's name, shown on sign-in pages (required)", false},
-	{"redirect-uri", "URI", "an exact redirect URI: https, or http on a loopback host", true},
-	{"auth", "METHOD",
-	 "private_key_jwt, client_secret_post, client_secret_basic (default) or "
-	 "client_secret_jwt",
-	 false},
-	{"jwks-file", "FILE", "private_key_jwt: a file holding the client's public JWKS", false},
-	{"jwks-uri", "URL", "private_key_jwt: where to fetch the client's public JWKS", false},
-	{"id-token-alg", "ALG", "ID token signing: RS256 (default), RS384, RS512, PS256, PS384, "
-				"PS512",
-	 false},
-	{"userinfo-signed-response-alg", "ALG", "answer userinfo as a JWT signed with ALG",
-	 false},
-	{"backchannel-logout-uri", "URI", "where to POST logout tokens", false},
-	{"default-acr", "CLASS", "assurance class when a request names none, e.g. AAL3_ANY",
-	 false},
-	CLI_STORE_OPTS,
-	{NULL, NULL, NULL, false},
+    {"env", "ENV", "environment: mock, int, dep or live (required)", false},
+    {"name", "NAME", "the client's name, shown on sign-in pages (required)", false},
+    {"redirect-uri", "URI", "an exact redirect URI: https, or http on a loopback host", true},
+    {"auth", "METHOD",
+     "private_key_jwt, client_secret_post, client_secret_basic (default) or "
+     "client_secret_jwt",
+     false},
+    {"jwks-file", "FILE", "private_key_jwt: a file holding the client's public JWKS", false},
+    {"jwks-uri", "URL", "private_key_jwt: where to fetch the client's public JWKS", false},
+    {"id-token-alg", "ALG",
+     "ID token signing: RS256 (default), RS384, RS512, PS256, PS384, "
+     "PS512",
+     false},
+    {"userinfo-signed-response-alg", "ALG", "answer userinfo as a JWT signed with ALG", false},
+    {"backchannel-logout-uri", "URI", "where to POST logout tokens", false},
+    {"default-acr", "CLASS", "assurance class when a request names none, e.g. AAL3_ANY", false},
+    CLI_STORE_OPTS,
+    {NULL, NULL, NULL, false},
 };
 
 static char *read_file(const char *path)
@@ -68,9 +67,9 @@ static int client_add_cmd(int argc, char **argv)
 		return cli_usage("client add", "%s", careid_error_last()->message);
 	if (opts_flag(o, "help")) {
 		cli_help("client add --env ENV --name NAME --redirect-uri URI [options]",
-			 "Registers a relying party and prints {\"client_id\", \"client_secret\"} "
-			 "as JSON.\nThe secret is shown once; careid keeps only a keyed hash.",
-			 add_spec);
+		         "Registers a relying party and prints {\"client_id\", \"client_secret\"} "
+		         "as JSON.\nThe secret is shown once; careid keeps only a keyed hash.",
+		         add_spec);
 		rc = 0;
 		goto out;
 	}

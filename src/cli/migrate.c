@@ -17,7 +17,7 @@ int cmd_migrate(int argc, char **argv)
 		return cli_usage("migrate", "%s", careid_error_last()->message);
 	if (opts_flag(o, "help")) {
 		cli_help("migrate [--db URL]",
-			 "Creates the store when missing and applies pending migrations.", spec);
+		         "Creates the store when missing and applies pending migrations.", spec);
 		opts_free(o);
 		return 0;
 	}

@@ -24,21 +24,21 @@
 #define DEFAULT_ASSETS "node_modules/nhsuk-frontend/dist/nhsuk"
 
 static const struct opt spec[] = {
-	{"listen", "ADDR:PORT", "address to listen on (default " DEFAULT_LISTEN "; port 0 picks one)",
-	 false},
-	{"public-url", "URL", "URL users and clients reach careid at (default http://ADDR:PORT)",
-	 false},
-	{"demo", NULL, "seed the demo directory on an empty store and serve /demo/", false},
-	{"threads", "N", "worker threads (default: one per CPU, at least 4)", false},
-	{"log-level", "LEVEL", "debug, info (default), warn or error", false},
-	{"assets-dir", "DIR", "NHS.UK frontend files (default " DEFAULT_ASSETS ")", false},
-	{"issuer-mock", "URL", "issuer of the mock environment (default {public-url}/realms/mock)",
-	 false},
-	{"issuer-int", "URL", "issuer of int", false},
-	{"issuer-dep", "URL", "issuer of dep", false},
-	{"issuer-live", "URL", "issuer of live", false},
-	CLI_STORE_OPTS,
-	{NULL, NULL, NULL, false},
+    {"listen", "ADDR:PORT", "address to listen on (default " DEFAULT_LISTEN "; port 0 picks one)",
+     false},
+    {"public-url", "URL", "URL users and clients reach careid at (default http://ADDR:PORT)",
+     false},
+    {"demo", NULL, "seed the demo directory on an empty store and serve /demo/", false},
+    {"threads", "N", "worker threads (default: one per CPU, at least 4)", false},
+    {"log-level", "LEVEL", "debug, info (default), warn or error", false},
+    {"assets-dir", "DIR", "NHS.UK frontend files (default " DEFAULT_ASSETS ")", false},
+    {"issuer-mock", "URL", "issuer of the mock environment (default {public-url}/realms/mock)",
+     false},
+    {"issuer-int", "URL", "issuer of int", false},
+    {"issuer-dep", "URL", "issuer of dep", false},
+    {"issuer-live", "URL", "issuer of live", false},
+    CLI_STORE_OPTS,
+    {NULL, NULL, NULL, false},
 };
 
 struct app {
@@ -64,8 +64,8 @@ static int ops(struct app *app, struct http_request *req, struct http_response *
 
 		res->route = "health";
 		rc = ready ? http_send(res, 200, "application/json", "{\"status\":\"ready\"}", 18)
-			   : http_send(res, 503, "application/json", "{\"status\":\"unavailable\"}",
-				       24);
+		           : http_send(res, 503, "application/json", "{\"status\":\"unavailable\"}",
+		                       24);
 		return rc ? rc : 1;
 	}
 	if (strcmp(req->path, "/metrics") == 0) {
@@ -74,7 +74,7 @@ static int ops(struct app *app, struct http_request *req, struct http_response *
 		rc = metrics_render(app->metrics, &b);
 		if (!rc)
 			rc = http_send(res, 200, "text/plain; version=0.0.4; charset=utf-8", b.ptr,
-				       b.len);
+			               b.len);
 		buf_release(&b);
 		return rc ? rc : 1;
 	}
@@ -106,7 +106,8 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	if (rc)
 		return rc < 0 ? rc : 0;
 	if (strcmp(req->path, "/") == 0)
-		return http_redirect(res, 302, demo ? "/demo/" : "/realms/mock/.well-known/openid-configuration");
+		return http_redirect(
+		    res, 302, demo ? "/demo/" : "/realms/mock/.well-known/openid-configuration");
 	res->route = "other";
 	return http_send(res, 404, "text/plain; charset=utf-8", "not found\n", 10);
 }
@@ -152,12 +153,14 @@ static void print_banner(const char *url, const json_t *seed)
 		printf("Sign in (mock environment) as any of these users with password '%s'.\n"
 		       "Username: the 12-digit UID or the e-mail.\n\n",
 		       json_string_value(json_object_get(seed, "password")));
-		json_array_foreach(users, i, u) {
+		json_array_foreach(users, i, u)
+		{
 			const json_t *roles = json_object_get(u, "roles");
 
-			printf("  %-14s %-28s %zu role%s\n", json_string_value(json_object_get(u, "uid")),
-			       json_string_value(json_object_get(u, "name")), json_array_size(roles),
-			       json_array_size(roles) == 1 ? "" : "s");
+			printf("  %-14s %-28s %zu role%s\n",
+			       json_string_value(json_object_get(u, "uid")),
+			       json_string_value(json_object_get(u, "name")),
+			       json_array_size(roles), json_array_size(roles) == 1 ? "" : "s");
 		}
 		printf("\n");
 	}
@@ -228,7 +231,7 @@ static int serve(opts *o)
 	if (opts_get(o, "public-url")) {
 		public_url = strdup(opts_get(o, "public-url"));
 	} else if (asprintf(&public_url, strchr(addr, ':') ? "http://[%s]:%u" : "http://%s:%u",
-			    addr, http_server_port(srv)) < 0) {
+	                    addr, http_server_port(srv)) < 0) {
 		public_url = NULL;
 	}
 	if (!public_url) {
@@ -255,7 +258,7 @@ static int serve(opts *o)
 	printf("careid listening on %s\n", public_url);
 	fflush(stdout);
 	log_pack(LOG_INFO, "listening", "{s:s, s:s, s:i}", "url", public_url, "addr", addr, "port",
-		 http_server_port(srv));
+	         http_server_port(srv));
 	if (opts_flag(o, "demo"))
 		print_banner(public_url, seed);
 	sigwait(&sigs, &sig);
@@ -286,14 +289,15 @@ int cmd_serve(int argc, char **argv)
 		return cli_usage("serve", "%s", careid_error_last()->message);
 	if (opts_flag(o, "help")) {
 		cli_help("serve [--listen ADDR:PORT] [--db URL] [--public-url URL] [--demo]",
-			 "Serves the CIS2-compatible OpenID Connect provider for the environments "
-			 "mock, int, dep and live,\neach at {public-url}/realms/{env}. Stops "
-			 "gracefully on SIGTERM.",
-			 spec);
+		         "Serves the CIS2-compatible OpenID Connect provider for the environments "
+		         "mock, int, dep and live,\neach at {public-url}/realms/{env}. Stops "
+		         "gracefully on SIGTERM.",
+		         spec);
 		opts_free(o);
 		return 0;
 	}
-	rc = opts_npos(o) ? cli_usage("serve", "unexpected argument '%s'", opts_pos(o, 0)) : serve(o);
+	rc = opts_npos(o) ? cli_usage("serve", "unexpected argument '%s'", opts_pos(o, 0))
+	                  : serve(o);
 	opts_free(o);
 	return rc;
 }

@@ -33,9 +33,9 @@ CAREID_MUST_USE int buf_append(struct buf *b, const void *data, size_t len);
 CAREID_MUST_USE int buf_puts(struct buf *b, const char *s);
 CAREID_MUST_USE int buf_putc(struct buf *b, char c);
 CAREID_MUST_USE int buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 CAREID_MUST_USE int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 
 /* Gives the storage to the caller (free() it) and re-initialises `b`. */
 char *buf_detach(struct buf *b, size_t *len_out);

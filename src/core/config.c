@@ -65,8 +65,8 @@ static int load_file(opts *o, const char *path)
 		eq = strchr(k, '=');
 		if (!eq || o->nfile == MAX_FILE_ENTRIES) {
 			fclose(f);
-			return careid_error_set(CAREID_EINVALID, "%s:%d: expected 'name = value'", path,
-						lineno);
+			return careid_error_set(CAREID_EINVALID, "%s:%d: expected 'name = value'",
+			                        path, lineno);
 		}
 		*eq = '\0';
 		k = trim(k);
@@ -119,13 +119,14 @@ int opts_parse(opts **out, const struct opt *spec, int argc, char **argv)
 		len = eq ? (size_t)(eq - name) : strlen(name);
 		op = find_opt(spec, name, len);
 		if (!op) {
-			rc = careid_error_set(CAREID_EINVALID, "unknown option --%.*s", (int)len, name);
+			rc = careid_error_set(CAREID_EINVALID, "unknown option --%.*s", (int)len,
+			                      name);
 			goto out;
 		}
 		if (!op->arg) {
 			if (eq) {
 				rc = careid_error_set(CAREID_EINVALID, "option --%s takes no value",
-						      op->name);
+				                      op->name);
 				goto out;
 			}
 			o->given[o->ngiven++] = (struct given){op, "1"};
@@ -137,14 +138,14 @@ int opts_parse(opts **out, const struct opt *spec, int argc, char **argv)
 			o->given[o->ngiven++] = (struct given){op, argv[++i]};
 		} else {
 			rc = careid_error_set(CAREID_EINVALID, "option --%s needs a value (%s)",
-					      op->name, op->arg);
+			                      op->name, op->arg);
 			goto out;
 		}
 		if (!op->repeat) {
 			for (size_t j = 0; j + 1 < o->ngiven; j++) {
 				if (o->given[j].opt == op) {
 					rc = careid_error_set(CAREID_EINVALID,
-							      "option --%s given twice", op->name);
+					                      "option --%s given twice", op->name);
 					goto out;
 				}
 			}
@@ -218,7 +219,7 @@ bool opts_flag(const opts *o, const char *name)
 	const char *v = opts_get(o, name);
 
 	return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
-		     strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0);
+	             strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0);
 }
 
 size_t opts_count(const opts *o, const char *name)
@@ -254,7 +255,7 @@ void opts_usage(FILE *f, const struct opt *spec)
 		char left[64];
 
 		snprintf(left, sizeof(left), "--%s%s%s", spec->name, spec->arg ? " " : "",
-			 spec->arg ? spec->arg : "");
+		         spec->arg ? spec->arg : "");
 		fprintf(f, "  %-28s %s%s\n", left, spec->help, spec->repeat ? " (repeatable)" : "");
 	}
 }
@@ -270,7 +271,7 @@ int parse_long(const char *s, long min, long max, long *out)
 	v = strtol(s, &end, 10);
 	if (errno || *end || v < min || v > max)
 		return careid_error_set(CAREID_EINVALID, "'%s' is not a number in [%ld, %ld]", s,
-					min, max);
+		                        min, max);
 	*out = v;
 	return 0;
 }

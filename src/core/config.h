@@ -16,10 +16,10 @@
 #include <stdio.h>
 
 struct opt {
-	const char *name;  /* without the leading dashes */
-	const char *arg;   /* placeholder shown in help, e.g. "URL"; NULL for a flag */
-	const char *help;  /* one line */
-	bool repeat;       /* may be given more than once */
+	const char *name; /* without the leading dashes */
+	const char *arg;  /* placeholder shown in help, e.g. "URL"; NULL for a flag */
+	const char *help; /* one line */
+	bool repeat;      /* may be given more than once */
 };
 
 typedef struct opts opts;

@@ -6,7 +6,8 @@
 
 static _Thread_local struct careid_error last_error;
 
-int careid_error_set_at(const char *file, int line, const char *func, int code, const char *fmt, ...)
+int careid_error_set_at(const char *file, int line, const char *func, int code, const char *fmt,
+                        ...)
 {
 	va_list ap;
 
@@ -33,20 +34,34 @@ void careid_error_clear(void)
 const char *careid_code_name(int code)
 {
 	switch (code) {
-	case CAREID_OK: return "OK";
-	case CAREID_ENOMEM: return "ENOMEM";
-	case CAREID_EINVALID: return "EINVALID";
-	case CAREID_ENOTFOUND: return "ENOTFOUND";
-	case CAREID_EDENIED: return "EDENIED";
-	case CAREID_EEXISTS: return "EEXISTS";
-	case CAREID_ETOOBIG: return "ETOOBIG";
-	case CAREID_ESTORE: return "ESTORE";
-	case CAREID_ECRYPTO: return "ECRYPTO";
-	case CAREID_EIO: return "EIO";
-	case CAREID_EUNSUPPORTED: return "EUNSUPPORTED";
-	case CAREID_EEXPIRED: return "EEXPIRED";
-	case CAREID_EUSED: return "EUSED";
-	case CAREID_EBUSY: return "EBUSY";
+	case CAREID_OK:
+		return "OK";
+	case CAREID_ENOMEM:
+		return "ENOMEM";
+	case CAREID_EINVALID:
+		return "EINVALID";
+	case CAREID_ENOTFOUND:
+		return "ENOTFOUND";
+	case CAREID_EDENIED:
+		return "EDENIED";
+	case CAREID_EEXISTS:
+		return "EEXISTS";
+	case CAREID_ETOOBIG:
+		return "ETOOBIG";
+	case CAREID_ESTORE:
+		return "ESTORE";
+	case CAREID_ECRYPTO:
+		return "ECRYPTO";
+	case CAREID_EIO:
+		return "EIO";
+	case CAREID_EUNSUPPORTED:
+		return "EUNSUPPORTED";
+	case CAREID_EEXPIRED:
+		return "EEXPIRED";
+	case CAREID_EUSED:
+		return "EUSED";
+	case CAREID_EBUSY:
+		return "EBUSY";
 	}
 	return "EUNKNOWN";
 }

@@ -11,19 +11,19 @@
 
 enum careid_code {
 	CAREID_OK = 0,
-	CAREID_ENOMEM = -1,     /* allocation failed */
-	CAREID_EINVALID = -2,   /* malformed or unacceptable input */
-	CAREID_ENOTFOUND = -3,  /* no such object */
-	CAREID_EDENIED = -4,    /* authentication or authorisation refused */
-	CAREID_EEXISTS = -5,    /* object already exists (unique key) */
-	CAREID_ETOOBIG = -6,    /* a size cap was reached */
-	CAREID_ESTORE = -7,     /* the store failed */
-	CAREID_ECRYPTO = -8,    /* a cryptographic operation failed */
-	CAREID_EIO = -9,        /* I/O or network failure */
+	CAREID_ENOMEM = -1,        /* allocation failed */
+	CAREID_EINVALID = -2,      /* malformed or unacceptable input */
+	CAREID_ENOTFOUND = -3,     /* no such object */
+	CAREID_EDENIED = -4,       /* authentication or authorisation refused */
+	CAREID_EEXISTS = -5,       /* object already exists (unique key) */
+	CAREID_ETOOBIG = -6,       /* a size cap was reached */
+	CAREID_ESTORE = -7,        /* the store failed */
+	CAREID_ECRYPTO = -8,       /* a cryptographic operation failed */
+	CAREID_EIO = -9,           /* I/O or network failure */
 	CAREID_EUNSUPPORTED = -10, /* valid but not supported */
-	CAREID_EEXPIRED = -11,  /* valid once, expired now */
-	CAREID_EUSED = -12,     /* single-use object already used */
-	CAREID_EBUSY = -13,     /* temporarily unavailable, try again */
+	CAREID_EEXPIRED = -11,     /* valid once, expired now */
+	CAREID_EUSED = -12,        /* single-use object already used */
+	CAREID_EBUSY = -13,        /* temporarily unavailable, try again */
 };
 
 /* The detail of the last error raised on this thread. Never NULL. */
@@ -37,10 +37,11 @@ struct careid_error {
 
 /* Records an error for this thread and returns `code`, so callers can write
  * `return careid_error_set(CAREID_EINVALID, "bad %s", what);`. */
-#define careid_error_set(code, ...) careid_error_set_at(__FILE__, __LINE__, __func__, (code), __VA_ARGS__)
+#define careid_error_set(code, ...)                                                                \
+	careid_error_set_at(__FILE__, __LINE__, __func__, (code), __VA_ARGS__)
 
-int careid_error_set_at(const char *file, int line, const char *func, int code, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+int careid_error_set_at(const char *file, int line, const char *func, int code, const char *fmt,
+                        ...) __attribute__((format(printf, 5, 6)));
 
 /* The last error recorded on this thread (code 0 and an empty message if none). */
 const struct careid_error *careid_error_last(void);

@@ -43,8 +43,9 @@ void log_event(enum log_level level, const char *event, json_t *fields)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-	line = json_pack("{s:s, s:s, s:s}", "ts", stamp, "level", level_names[level], "event", event);
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	line =
+	    json_pack("{s:s, s:s, s:s}", "ts", stamp, "level", level_names[level], "event", event);
 	if (!line) {
 		json_decref(fields);
 		return;
@@ -82,6 +83,6 @@ void log_error_last(const char *event, const char *request_id)
 	const struct careid_error *e = careid_error_last();
 
 	log_pack(LOG_ERROR, event, "{s:s?, s:s, s:s, s:s, s:i}", "request_id", request_id, "code",
-		 careid_code_name(e->code), "message", e->message, "where", e->func ? e->func : "",
-		 "line", e->line);
+	         careid_code_name(e->code), "message", e->message, "where", e->func ? e->func : "",
+	         "line", e->line);
 }

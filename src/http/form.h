@@ -14,9 +14,9 @@
 
 #include "core/arena.h"
 
-#define FORM_MAX_FIELDS    64
-#define FORM_MAX_NAME      128
-#define FORM_MAX_VALUE     8192
+#define FORM_MAX_FIELDS 64
+#define FORM_MAX_NAME   128
+#define FORM_MAX_VALUE  8192
 
 struct form_field {
 	const char *name;

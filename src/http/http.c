@@ -244,9 +244,9 @@ int http_send_page(struct http_response *res, int status, const char *html, size
 	 * fonts come from its CDN and fall back to Arial where it is unreachable),
 	 * and no other site may frame them (clickjacking on the sign-in form). */
 	static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
-				  "img-src 'self' data:; font-src 'self' https://assets.nhs.uk; "
-				  "form-action 'self' http: https:; frame-ancestors 'none'; "
-				  "base-uri 'none'; object-src 'none'";
+	                          "img-src 'self' data:; font-src 'self' https://assets.nhs.uk; "
+	                          "form-action 'self' http: https:; frame-ancestors 'none'; "
+	                          "base-uri 'none'; object-src 'none'";
 	int rc = http_add_header(res, "Content-Security-Policy", csp);
 
 	if (!rc)

@@ -16,8 +16,8 @@
 #include "core/buf.h"
 #include "http/form.h"
 
-#define HTTP_MAX_BODY   (64 * 1024)
-#define HTTP_MAX_HEADERS 32
+#define HTTP_MAX_BODY     (64 * 1024)
+#define HTTP_MAX_HEADERS  32
 #define HTTP_MAX_RESPONSE (4 * 1024 * 1024)
 
 struct http_header;
@@ -40,7 +40,7 @@ struct http_request {
 	int form_error;          /* 0, or why the body could not be parsed */
 	const char *body;        /* raw body (NUL-terminated), may be "" */
 	size_t body_len;
-	void *priv;              /* the server's own connection handle */
+	void *priv; /* the server's own connection handle */
 
 	/* Headers of a request built without the server (priv NULL), e.g. in
 	 * handler tests; http_header() searches them. Unused by the server. */
@@ -64,13 +64,13 @@ struct http_header {
 };
 
 struct http_response {
-	int status;                 /* 200 unless set */
-	const char *content_type;   /* NULL when there is no body */
-	struct buf body;            /* capped at 4 MiB */
+	int status;               /* 200 unless set */
+	const char *content_type; /* NULL when there is no body */
+	struct buf body;          /* capped at 4 MiB */
 	struct http_header headers[HTTP_MAX_HEADERS];
 	size_t nheaders;
-	const char *route;          /* label for metrics and logs, e.g. "token" */
-	arena *arena;               /* same as the request's */
+	const char *route; /* label for metrics and logs, e.g. "token" */
+	arena *arena;      /* same as the request's */
 };
 
 /* Prepares `res` for a handler: status 200, empty body capped at
@@ -88,7 +88,7 @@ int http_add_header(struct http_response *res, const char *name, const char *val
 
 /* Sets status, type and a copy of the body. */
 int http_send(struct http_response *res, int status, const char *content_type, const char *body,
-	      size_t len);
+              size_t len);
 
 /* Sends `json` (consumed) with status and Content-Type application/json. */
 int http_send_json(struct http_response *res, int status, json_t *json);
@@ -105,12 +105,12 @@ int http_redirect(struct http_response *res, int status, const char *location);
  * {"error": error, "error_description": description} (description may be
  * NULL) and Cache-Control: no-store. */
 int http_send_oauth_error(struct http_response *res, int status, const char *error,
-			  const char *description);
+                          const char *description);
 
 struct cookie_attrs {
-	const char *path;   /* default "/" */
-	long max_age;       /* seconds; 0 = session cookie; <0 = delete */
-	bool secure;        /* add Secure (whenever the public URL is https) */
+	const char *path;      /* default "/" */
+	long max_age;          /* seconds; 0 = session cookie; <0 = delete */
+	bool secure;           /* add Secure (whenever the public URL is https) */
 	const char *same_site; /* "Lax" (default), "Strict" or "None" */
 };
 
@@ -124,7 +124,7 @@ struct cookie_attrs {
  * SameSite=None without Secure (browsers drop such cookies).
  */
 int http_set_cookie(struct http_response *res, const char *name, const char *value,
-		    const struct cookie_attrs *attrs);
+                    const struct cookie_attrs *attrs);
 
 /* HTML-escapes `s` into `out` (& < > " ' and `/`). */
 int http_escape_html(struct buf *out, const char *s);

@@ -18,14 +18,14 @@
 typedef struct http_server http_server;
 
 struct http_server_opts {
-	const char *addr;      /* numeric IPv4/IPv6 address to bind */
-	uint16_t port;         /* 0 picks a free port: see http_server_port() */
-	unsigned threads;      /* worker threads; 0 = number of CPUs */
-	size_t max_body;       /* default HTTP_MAX_BODY */
-	unsigned timeout_s;    /* idle connection timeout, default 30 */
+	const char *addr;   /* numeric IPv4/IPv6 address to bind */
+	uint16_t port;      /* 0 picks a free port: see http_server_port() */
+	unsigned threads;   /* worker threads; 0 = number of CPUs */
+	size_t max_body;    /* default HTTP_MAX_BODY */
+	unsigned timeout_s; /* idle connection timeout, default 30 */
 	http_handler handler;
 	void *ctx;
-	metrics *metrics;      /* may be NULL */
+	metrics *metrics; /* may be NULL */
 };
 
 int http_server_start(http_server **out, const struct http_server_opts *opts);

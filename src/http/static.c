@@ -13,11 +13,17 @@ static const char *type_of(const char *name)
 	static const struct {
 		const char *ext, *type;
 	} types[] = {
-		{".css", "text/css; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-		{".mjs", "text/javascript; charset=utf-8"}, {".svg", "image/svg+xml"},
-		{".png", "image/png"}, {".ico", "image/x-icon"}, {".woff2", "font/woff2"},
-		{".woff", "font/woff"}, {".json", "application/json"}, {".map", "application/json"},
-		{".webmanifest", "application/manifest+json"},
+	    {".css", "text/css; charset=utf-8"},
+	    {".js", "text/javascript; charset=utf-8"},
+	    {".mjs", "text/javascript; charset=utf-8"},
+	    {".svg", "image/svg+xml"},
+	    {".png", "image/png"},
+	    {".ico", "image/x-icon"},
+	    {".woff2", "font/woff2"},
+	    {".woff", "font/woff"},
+	    {".json", "application/json"},
+	    {".map", "application/json"},
+	    {".webmanifest", "application/manifest+json"},
 	};
 	const char *dot = strrchr(name, '.');
 
@@ -57,7 +63,8 @@ int static_send_file(struct http_response *res, const char *root, const char *re
 	int rc;
 
 	res->route = "assets";
-	if (!safe_path(rel) || snprintf(path, sizeof(path), "%s/%s", root, rel) >= (int)sizeof(path))
+	if (!safe_path(rel) ||
+	    snprintf(path, sizeof(path), "%s/%s", root, rel) >= (int)sizeof(path))
 		return not_found(res);
 	f = fopen(path, "rb");
 	if (!f)

@@ -49,8 +49,8 @@ static bool pkce_challenge_valid(const char *c)
  * expired hint is still a hint, OIDC Core §3.1.2.1). */
 static int hint_subject(struct authz *z, const char *hint, const char **sub_out)
 {
-	static const char *const algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-					   NULL};
+	static const char *const algs[] = {"RS256", "RS384", "RS512", "PS256",
+	                                   "PS384", "PS512", NULL};
 	json_t *claims = NULL;
 	const char *iss, *sub;
 	int rc;
@@ -72,14 +72,14 @@ static int hint_subject(struct authz *z, const char *hint, const char **sub_out)
 static const char *granted_scope(arena *a, const char *requested)
 {
 	static const char *const known[] = {"openid",
-					    "profile",
-					    "email",
-					    "nhsperson",
-					    "associatedorgs",
-					    "organisationalmemberships",
-					    "professionalmemberships",
-					    "nationalrbacaccess",
-					    "selectedrole"};
+	                                    "profile",
+	                                    "email",
+	                                    "nhsperson",
+	                                    "associatedorgs",
+	                                    "organisationalmemberships",
+	                                    "professionalmemberships",
+	                                    "nationalrbacaccess",
+	                                    "selectedrole"};
 	struct buf b;
 	char *out = NULL;
 	int rc = 0;
@@ -130,15 +130,16 @@ static int validate(struct authz *z, json_t **out)
 	for (size_t i = 0; i < f->n; i++)
 		if (strlen(f->fields[i].value) > PARAM_MAX || !printable(f->fields[i].value))
 			return fail(z, "invalid_request",
-				    arena_printf(z->r->a, "parameter %s is too long or has control "
-							  "characters",
-						 f->fields[i].name));
+			            arena_printf(z->r->a,
+			                         "parameter %s is too long or has control "
+			                         "characters",
+			                         f->fields[i].name));
 	if (cc && !pkce_challenge_valid(cc))
 		return fail(z, "invalid_request", "code_challenge must be 43 to 128 characters");
 	if (ccm && (!cc || strcmp(ccm, "S256") != 0))
 		return fail(z, "invalid_request",
-			    cc ? "code_challenge_method must be S256"
-			       : "code_challenge_method without code_challenge");
+		            cc ? "code_challenge_method must be S256"
+		               : "code_challenge_method without code_challenge");
 	if (cc && !ccm)
 		return fail(z, "invalid_request", "code_challenge_method must be S256");
 	if (prompt) {
@@ -163,23 +164,24 @@ static int validate(struct authz *z, json_t **out)
 	}
 	if (hint && hint_subject(z, hint, &hint_sub)) {
 		json_decref(claims_json);
-		return fail(z, "invalid_request", "id_token_hint is not a valid ID token from this "
-						  "issuer");
+		return fail(z, "invalid_request",
+		            "id_token_hint is not a valid ID token from this "
+		            "issuer");
 	}
 	if (!acr_accepted(acr, z->client->default_acr, z->r->env->default_acr,
-			  z->r->env->offered)) {
+	                  z->r->env->offered)) {
 		json_decref(claims_json);
 		return fail(z, "unmet_authentication_requirements",
-			    arena_printf(z->r->a,
-					 "no authenticator offered in %s meets the requested "
-					 "assurance",
-					 z->r->env->name));
+		            arena_printf(z->r->a,
+		                         "no authenticator offered in %s meets the requested "
+		                         "assurance",
+		                         z->r->env->name));
 	}
 	*out = json_pack("{s:s, s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:I, s:s*, s:o*, s:s*, s:s*}",
-			 "client_id", z->client->client_id, "redirect_uri", z->redirect_uri,
-			 "scope", scope, "state", z->state, "nonce", nonce, "code_challenge", cc,
-			 "prompt", prompt, "max_age", (json_int_t)age, "acr_values", acr, "claims",
-			 claims_json, "login_hint", login_hint, "hint_sub", hint_sub);
+	                 "client_id", z->client->client_id, "redirect_uri", z->redirect_uri,
+	                 "scope", scope, "state", z->state, "nonce", nonce, "code_challenge", cc,
+	                 "prompt", prompt, "max_age", (json_int_t)age, "acr_values", acr, "claims",
+	                 claims_json, "login_hint", login_hint, "hint_sub", hint_sub);
 	if (!*out)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	return 0;
@@ -192,7 +194,7 @@ static const char *pget(const json_t *params, const char *name)
 
 /* True when the session can answer this request without a new sign-in. */
 static bool session_fits(struct oidc_req *r, const json_t *params, const struct session *s,
-			 const struct client *c)
+                         const struct client *c)
 {
 	json_int_t max_age = json_integer_value(json_object_get(params, "max_age"));
 	const char *prompt = pget(params, "prompt"), *hint_sub = pget(params, "hint_sub");
@@ -203,11 +205,11 @@ static bool session_fits(struct oidc_req *r, const json_t *params, const struct 
 	for (size_t i = 0; i < json_array_size(amr); i++)
 		for (unsigned m = AUTHN_PWD; m <= AUTHN_SMARTCARD; m <<= 1)
 			if (strcmp(json_string_value(json_array_get(amr, i)),
-				   authn_method_amr((enum authn_method)m)) == 0)
+			           authn_method_amr((enum authn_method)m)) == 0)
 				method |= m;
 	json_decref(amr);
 	ok = acr_accepted(pget(params, "acr_values"), c->default_acr, r->env->default_acr,
-			  r->env->offered) &
+	                  r->env->offered) &
 	     method;
 	if (prompt && scope_has(prompt, "login"))
 		ok = false;
@@ -221,7 +223,7 @@ static bool session_fits(struct oidc_req *r, const json_t *params, const struct 
 
 /* True when the request asks for a role choice and the user has several. */
 static int needs_role_choice(struct oidc_req *r, const json_t *params, const char *uid,
-			     const char **only_role)
+                             const char **only_role)
 {
 	struct dir_user *u = NULL;
 	int rc;
@@ -240,8 +242,7 @@ static int needs_role_choice(struct oidc_req *r, const json_t *params, const cha
 }
 
 /* After a sign-in or with a fitting session: a role page or the code. */
-static int proceed(struct oidc_req *r, json_t *params, const struct session *s,
-		   const char *tx_id)
+static int proceed(struct oidc_req *r, json_t *params, const struct session *s, const char *tx_id)
 {
 	const char *only_role = NULL;
 	int rc = needs_role_choice(r, params, s->uid, &only_role);
@@ -253,7 +254,7 @@ static int proceed(struct oidc_req *r, json_t *params, const struct session *s,
 		return authorize_finish(r, params, s, only_role);
 	if (pget(params, "prompt") && strcmp(pget(params, "prompt"), "none") == 0)
 		return oidc_error_redirect(r, pget(params, "redirect_uri"), "interaction_required",
-					   "a role must be selected", pget(params, "state"));
+		                           "a role must be selected", pget(params, "state"));
 	if (!tx_id) {
 		char *id = NULL;
 
@@ -270,7 +271,7 @@ static int proceed(struct oidc_req *r, json_t *params, const struct session *s,
 }
 
 int authorize_continue(struct oidc_req *r, json_t *params, const struct session *s,
-		       const char *tx_id)
+                       const char *tx_id)
 {
 	return proceed(r, params, s, tx_id);
 }
@@ -289,32 +290,32 @@ int authorize_handle(struct oidc_req *r)
 	if (strcmp(r->req->method, "POST") == 0) {
 		if (!r->req->has_form || r->req->form_error)
 			return oidc_error_page(r, 400, "The request is not valid",
-					       "The authorization request could not be read.");
+			                       "The authorization request could not be read.");
 		f = &r->req->form;
 	} else if (strcmp(r->req->method, "GET") != 0) {
 		return oidc_error_page(r, 405, "Method not allowed", "Use GET or POST.");
 	} else if (r->req->query_error) {
 		return oidc_error_page(r, 400, "The request is not valid",
-				       "The authorization request's query string is malformed.");
+		                       "The authorization request's query string is malformed.");
 	}
 	z.f = f;
 	client_id = form_get(f, "client_id");
 	if (!client_id || form_count(f, "client_id") != 1)
 		return oidc_error_page(r, 400, "The request is not valid",
-				       "The request has no client_id, or more than one.");
+		                       "The request has no client_id, or more than one.");
 	rc = client_get(&z.client, r->p->store, r->env->name, client_id);
 	if (rc == CAREID_ENOTFOUND)
 		return oidc_error_page(r, 400, "Unknown application",
-				       "The application that sent you here is not registered in "
-				       "this environment.");
+		                       "The application that sent you here is not registered in "
+		                       "this environment.");
 	if (rc)
 		return rc;
 	z.redirect_uri = form_get(f, "redirect_uri");
 	if (form_count(f, "redirect_uri") != 1 ||
 	    !client_redirect_registered(z.client, z.redirect_uri)) {
 		rc = oidc_error_page(r, 400, "The request is not valid",
-				     "The redirect_uri is missing or is not registered for this "
-				     "application, so careid cannot send you back to it.");
+		                     "The redirect_uri is missing or is not registered for this "
+		                     "application, so careid cannot send you back to it.");
 		goto out;
 	}
 	z.redirect_uri = arena_strdup(r->a, z.redirect_uri);
@@ -350,11 +351,11 @@ out:
 }
 
 int authorize_finish(struct oidc_req *r, json_t *params, const struct session *s,
-		     const char *selected_roleid)
+                     const char *selected_roleid)
 {
 	static const char sql[] =
-		"INSERT INTO codes (code_hash, env, client_id, redirect_uri, grant_data, "
-		"code_challenge, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+	    "INSERT INTO codes (code_hash, env, client_id, redirect_uri, grant_data, "
+	    "code_challenge, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 	struct grant g = {0};
 	char code[64], hash[CRYPTO_HASH_HEX];
 	const char *kv[6];
@@ -386,17 +387,16 @@ int authorize_finish(struct oidc_req *r, json_t *params, const struct session *s
 		goto out;
 	crypto_keyed_hash(hash, r->p->secrets.hash_key, code);
 	rc = store_exec(r->p->store, sql, "ttttttii", hash, r->env->name, g.client_id,
-			pget(params, "redirect_uri"), data, pget(params, "code_challenge"), now,
-			now + CODE_TTL);
+	                pget(params, "redirect_uri"), data, pget(params, "code_challenge"), now,
+	                now + CODE_TTL);
 	if (rc < 0)
 		goto out;
 	kv[0] = "code", kv[1] = code, kv[2] = "state", kv[3] = pget(params, "state");
 	kv[4] = "iss", kv[5] = r->env->issuer;
 	loc = oidc_uri_with_params(r->a, pget(params, "redirect_uri"), kv, 3);
 	rc = loc ? http_redirect(r->res, 303, loc) : CAREID_ENOMEM;
-	log_pack(LOG_INFO, "code_issued", "{s:s, s:s, s:s, s:s}", "request_id",
-		 r->req->request_id, "env", r->env->name, "client_id", g.client_id, "uid",
-		 s->uid);
+	log_pack(LOG_INFO, "code_issued", "{s:s, s:s, s:s, s:s}", "request_id", r->req->request_id,
+	         "env", r->env->name, "client_id", g.client_id, "uid", s->uid);
 out:
 	free(data);
 	return rc;

@@ -39,7 +39,7 @@ static char *level(arena *a, int aal)
 }
 
 int claims_id_token(json_t **out, struct oidc_req *r, const struct grant *g,
-		    const char *access_token, const char *alg)
+                    const char *access_token, const char *alg)
 {
 	struct dir_user *u = NULL;
 	char at_hash[100];
@@ -55,12 +55,11 @@ int claims_id_token(json_t **out, struct oidc_req *r, const struct grant *g,
 	if (rc)
 		goto out;
 	c = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:O, s:s, s:s, s:s, s:s}", "iss",
-		      r->env->issuer, "sub", g->uid, "aud", g->client_id, "azp", g->client_id,
-		      "exp", (json_int_t)(now + ID_TOKEN_TTL), "iat", (json_int_t)now, "auth_time",
-		      (json_int_t)g->auth_time, "acr", g->acr, "amr", g->amr, "sid", g->sid,
-		      "at_hash", at_hash, "id_assurance_level",
-		      level(r->a, u->id_assurance_level), "authentication_assurance_level",
-		      level(r->a, g->aal));
+	              r->env->issuer, "sub", g->uid, "aud", g->client_id, "azp", g->client_id,
+	              "exp", (json_int_t)(now + ID_TOKEN_TTL), "iat", (json_int_t)now, "auth_time",
+	              (json_int_t)g->auth_time, "acr", g->acr, "amr", g->amr, "sid", g->sid,
+	              "at_hash", at_hash, "id_assurance_level", level(r->a, u->id_assurance_level),
+	              "authentication_assurance_level", level(r->a, g->aal));
 	if (!c) {
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 		goto out;
@@ -107,7 +106,7 @@ int claims_userinfo(json_t **out, struct oidc_req *r, const struct grant *g)
 		set_str(c, "nhsid_useruid", u->uid);
 		set_str(c, "title", u->title);
 		json_object_set_new(c, "idassurancelevel",
-				    json_string(level(r->a, u->id_assurance_level)));
+		                    json_string(level(r->a, u->id_assurance_level)));
 		json_object_set_new(c, "initials", initials(u));
 		set_str(c, "middle_names", u->middle_names);
 		set_str(c, "display_name", u->display_name);

@@ -15,8 +15,8 @@
 #define ASSERTION_MAX_AGE 3600 /* an assertion may live at most an hour */
 #define CLOCK_SKEW        60
 
-static const char *const pk_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
-				      "PS512", "ES256", NULL};
+static const char *const pk_algs[] = {"RS256", "RS384", "RS512", "PS256",
+                                      "PS384", "PS512", "ES256", NULL};
 static const char *const hs_algs[] = {"HS256", "HS384", "HS512", NULL};
 
 static int deny(struct client_auth *ca, const char *description)
@@ -24,13 +24,12 @@ static int deny(struct client_auth *ca, const char *description)
 	ca->description = description;
 	if (ca->reason)
 		log_pack(LOG_INFO, "client_auth_failed", "{s:s, s:s}", "description", description,
-			 "reason", ca->reason);
+		         "reason", ca->reason);
 	return careid_error_set(CAREID_EDENIED, "%s", description);
 }
 
 /* "Basic base64(urlencode(id):urlencode(secret))" */
-static int parse_basic(struct oidc_req *r, const char *header, const char **id,
-		       const char **secret)
+static int parse_basic(struct oidc_req *r, const char *header, const char **id, const char **secret)
 {
 	char raw[1024], *colon, *form;
 	size_t len = 0, n;
@@ -103,7 +102,7 @@ static int client_jwks(json_t **out, const struct client *c)
 static int verify_assertion(struct oidc_req *r, struct client_auth *ca, const char *assertion)
 {
 	static const char sql_jti[] = "INSERT INTO client_assertion_jtis (env, client_id, jti, "
-				      "expires_at) VALUES ($1, $2, $3, $4)";
+	                              "expires_at) VALUES ($1, $2, $3, $4)";
 	static const char sql_purge[] = "DELETE FROM client_assertion_jtis WHERE expires_at < $1";
 	const char *form_id = form_get(&r->req->form, "client_id");
 	const char *iss, *sub, *jti, *token_endpoint;
@@ -122,8 +121,9 @@ static int verify_assertion(struct oidc_req *r, struct client_auth *ca, const ch
 	iat = json_integer_value(json_object_get(claims, "iat"));
 	token_endpoint = arena_printf(r->a, "%s/access_token", r->env->issuer);
 	if (!iss || !sub || strcmp(iss, sub) != 0 || (form_id && strcmp(form_id, iss) != 0) ||
-	    !jti || !*jti || strlen(jti) > 256 || !json_is_integer(json_object_get(claims, "exp")) ||
-	    exp < now - CLOCK_SKEW || exp > now + ASSERTION_MAX_AGE ||
+	    !jti || !*jti || strlen(jti) > 256 ||
+	    !json_is_integer(json_object_get(claims, "exp")) || exp < now - CLOCK_SKEW ||
+	    exp > now + ASSERTION_MAX_AGE ||
 	    (json_object_get(claims, "iat") && iat > now + CLOCK_SKEW) || !token_endpoint ||
 	    !aud_ok(json_object_get(claims, "aud"), token_endpoint, r->env->issuer)) {
 		ca->reason = "assertion claims (iss, sub, aud, exp, iat, jti) not acceptable";
@@ -140,7 +140,7 @@ static int verify_assertion(struct oidc_req *r, struct client_auth *ca, const ch
 		if (!rc)
 			rc = jws_verify_jwks(&verified, assertion, keys, pk_algs);
 	} else if (strcmp(ca->client->auth_method, "client_secret_jwt") == 0 &&
-		   ca->client->secret_sealed) {
+	           ca->client->secret_sealed) {
 		char *secret = NULL;
 
 		rc = crypto_open(&secret, r->p->secrets.seal_key, ca->client->secret_sealed);
@@ -163,8 +163,7 @@ static int verify_assertion(struct oidc_req *r, struct client_auth *ca, const ch
 	if (rc == CAREID_EEXISTS) {
 		ca->reason = "jti replayed";
 		rc = deny(ca, "JWT is not valid");
-	}
-	else if (rc > 0)
+	} else if (rc > 0)
 		rc = 0;
 out:
 	json_decref(claims);
@@ -174,7 +173,7 @@ out:
 }
 
 static int check_secret(struct oidc_req *r, struct client_auth *ca, const char *id,
-			const char *secret, const char *method)
+                        const char *secret, const char *method)
 {
 	char hash[CRYPTO_HASH_HEX];
 	int rc;

@@ -17,8 +17,8 @@
 static int load_secret(store *s, const char *name, uint8_t out[CRYPTO_KEY_BYTES])
 {
 	static const char sql_insert[] =
-		"INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) "
-		"ON CONFLICT (name) DO NOTHING";
+	    "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) "
+	    "ON CONFLICT (name) DO NOTHING";
 	static const char sql_select[] = "SELECT value FROM server_secrets WHERE name = $1";
 	uint8_t fresh[CRYPTO_KEY_BYTES];
 	char text[64];
@@ -42,7 +42,7 @@ static int load_secret(store *s, const char *name, uint8_t out[CRYPTO_KEY_BYTES]
 		goto out;
 	}
 	rc = crypto_b64url_decode(out, CRYPTO_KEY_BYTES, &len, store_text(st, 0),
-				  strlen(store_text(st, 0)));
+	                          strlen(store_text(st, 0)));
 	if (!rc && len != CRYPTO_KEY_BYTES)
 		rc = careid_error_set(CAREID_ECRYPTO, "server secret %s has the wrong size", name);
 out:
@@ -94,11 +94,11 @@ void client_free(struct client *c)
 int client_get(struct client **out, store *s, const char *env, const char *client_id)
 {
 	static const char sql_client[] =
-		"SELECT name, auth_method, secret_hash, secret_sealed, jwks, jwks_uri, "
-		"id_token_alg, userinfo_alg, backchannel_logout_uri, default_acr "
-		"FROM clients WHERE env = $1 AND client_id = $2";
+	    "SELECT name, auth_method, secret_hash, secret_sealed, jwks, jwks_uri, "
+	    "id_token_alg, userinfo_alg, backchannel_logout_uri, default_acr "
+	    "FROM clients WHERE env = $1 AND client_id = $2";
 	static const char sql_uris[] =
-		"SELECT uri FROM client_redirect_uris WHERE env = $1 AND client_id = $2";
+	    "SELECT uri FROM client_redirect_uris WHERE env = $1 AND client_id = $2";
 	struct client *c = NULL;
 	store_stmt *st = NULL;
 	int rc;
@@ -194,9 +194,9 @@ int client_check_redirect_uri(const char *uri)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '"' ||
 		    *p == '<' || *p == '>' || *p == '\\')
 			return careid_error_set(CAREID_EINVALID,
-						"redirect URI %s has a character that must be "
-						"percent-encoded",
-						uri);
+			                        "redirect URI %s has a character that must be "
+			                        "percent-encoded",
+			                        uri);
 	if (strchr(uri, '#'))
 		return careid_error_set(CAREID_EINVALID, "redirect URI %s has a fragment", uri);
 	if (strncmp(uri, "https://", 8) == 0)
@@ -223,9 +223,9 @@ int client_check_redirect_uri(const char *uri)
 	}
 	if (!is_loopback_authority(host, hostlen))
 		return careid_error_set(CAREID_EINVALID,
-					"redirect URI %s must be https (plain http only for a "
-					"loopback callback such as http://127.0.0.1:PORT/…)",
-					uri);
+		                        "redirect URI %s must be https (plain http only for a "
+		                        "loopback callback such as http://127.0.0.1:PORT/…)",
+		                        uri);
 	return 0;
 }
 
@@ -254,13 +254,13 @@ static int check_jwks(const char *text)
 	keys = json_object_get(j, "keys");
 	if (!json_is_array(keys) || json_array_size(keys) == 0 || json_array_size(keys) > 32)
 		rc = careid_error_set(CAREID_EINVALID,
-				      "the JWKS must be a JSON object with 1 to 32 \"keys\"");
+		                      "the JWKS must be a JSON object with 1 to 32 \"keys\"");
 	for (size_t i = 0; !rc && i < json_array_size(keys); i++) {
 		json_t *k = json_array_get(keys, i);
 
 		if (json_object_get(k, "d") || json_object_get(k, "p") || json_object_get(k, "k"))
 			rc = careid_error_set(CAREID_EINVALID,
-					      "the JWKS must hold public keys only");
+			                      "the JWKS must hold public keys only");
 		else if (!json_is_string(json_object_get(k, "kty")))
 			rc = careid_error_set(CAREID_EINVALID, "a JWKS key has no kty");
 	}
@@ -274,25 +274,27 @@ static int validate(const struct client_new *c, const char *method, const char *
 
 	if (!env_valid(c->env))
 		return careid_error_set(CAREID_EINVALID,
-					"environment must be mock, int, dep or live");
+		                        "environment must be mock, int, dep or live");
 	if (!c->name || !*c->name || strlen(c->name) > CLIENT_NAME_MAX)
-		return careid_error_set(CAREID_EINVALID, "a client name of 1 to %d characters is needed",
-					CLIENT_NAME_MAX);
+		return careid_error_set(CAREID_EINVALID,
+		                        "a client name of 1 to %d characters is needed",
+		                        CLIENT_NAME_MAX);
 	if (!method_valid(method))
 		return careid_error_set(CAREID_EINVALID,
-					"--auth must be private_key_jwt, client_secret_post, "
-					"client_secret_basic or client_secret_jwt");
+		                        "--auth must be private_key_jwt, client_secret_post, "
+		                        "client_secret_basic or client_secret_jwt");
 	if (!client_alg_supported(alg))
-		return careid_error_set(CAREID_EINVALID,
-					"ID token algorithm %s is not supported (RS256, RS384, RS512, "
-					"PS256, PS384, PS512; never none)",
-					alg);
+		return careid_error_set(
+		    CAREID_EINVALID,
+		    "ID token algorithm %s is not supported (RS256, RS384, RS512, "
+		    "PS256, PS384, PS512; never none)",
+		    alg);
 	if (c->userinfo_alg && !client_alg_supported(c->userinfo_alg))
 		return careid_error_set(CAREID_EINVALID, "userinfo algorithm %s is not supported",
-					c->userinfo_alg);
+		                        c->userinfo_alg);
 	if (c->nredirect == 0 || c->nredirect > MAX_REDIRECTS)
 		return careid_error_set(CAREID_EINVALID, "1 to %d redirect URIs are needed",
-					MAX_REDIRECTS);
+		                        MAX_REDIRECTS);
 	for (size_t i = 0; i < c->nredirect; i++) {
 		rc = client_check_redirect_uri(c->redirect_uris[i]);
 		if (rc)
@@ -301,35 +303,35 @@ static int validate(const struct client_new *c, const char *method, const char *
 	if (strcmp(method, "private_key_jwt") == 0) {
 		if (!!c->jwks == !!c->jwks_uri)
 			return careid_error_set(CAREID_EINVALID,
-						"private_key_jwt needs exactly one of a JWKS or a "
-						"JWKS URI");
+			                        "private_key_jwt needs exactly one of a JWKS or a "
+			                        "JWKS URI");
 		if (c->jwks && (rc = check_jwks(c->jwks)))
 			return rc;
 		if (c->jwks_uri && strncmp(c->jwks_uri, "https://", 8) != 0 &&
 		    client_check_redirect_uri(c->jwks_uri))
 			return careid_error_set(CAREID_EINVALID,
-						"the JWKS URI must be https (or a loopback URL)");
+			                        "the JWKS URI must be https (or a loopback URL)");
 	} else if (c->jwks || c->jwks_uri) {
 		return careid_error_set(CAREID_EINVALID, "a JWKS is only for private_key_jwt");
 	}
 	if (c->backchannel_logout_uri && client_check_redirect_uri(c->backchannel_logout_uri))
 		return careid_error_set(CAREID_EINVALID,
-					"the back-channel logout URI must be https (or loopback)");
+		                        "the back-channel logout URI must be https (or loopback)");
 	if (c->default_acr && !acr_known(c->default_acr))
 		return careid_error_set(CAREID_EINVALID, "unknown assurance class %s",
-					c->default_acr);
+		                        c->default_acr);
 	return 0;
 }
 
 int client_add(json_t **out, store *s, const struct secrets *sec, const struct client_new *c)
 {
 	static const char sql_client[] =
-		"INSERT INTO clients (env, client_id, name, auth_method, secret_hash, "
-		"secret_sealed, jwks, jwks_uri, id_token_alg, userinfo_alg, "
-		"backchannel_logout_uri, default_acr, created_at) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+	    "INSERT INTO clients (env, client_id, name, auth_method, secret_hash, "
+	    "secret_sealed, jwks, jwks_uri, id_token_alg, userinfo_alg, "
+	    "backchannel_logout_uri, default_acr, created_at) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 	static const char sql_uri[] =
-		"INSERT INTO client_redirect_uris (env, client_id, uri) VALUES ($1, $2, $3)";
+	    "INSERT INTO client_redirect_uris (env, client_id, uri) VALUES ($1, $2, $3)";
 	const char *method = c->auth_method ? c->auth_method : "client_secret_basic";
 	const char *alg = c->id_token_alg ? c->id_token_alg : "RS256";
 	char digits[13], client_id[64], secret[64], hash[CRYPTO_HASH_HEX];
@@ -359,9 +361,8 @@ int client_add(json_t **out, store *s, const struct secrets *sec, const struct c
 	if (rc)
 		goto out;
 	rc = store_exec(s, sql_client, "tttttttttttti", c->env, client_id, c->name, method,
-			has_secret ? hash : NULL, sealed, c->jwks, c->jwks_uri, alg,
-			c->userinfo_alg, c->backchannel_logout_uri, c->default_acr,
-			clock_now());
+	                has_secret ? hash : NULL, sealed, c->jwks, c->jwks_uri, alg,
+	                c->userinfo_alg, c->backchannel_logout_uri, c->default_acr, clock_now());
 	for (size_t i = 0; rc >= 0 && i < c->nredirect; i++) {
 		rc = store_exec(s, sql_uri, "ttt", c->env, client_id, c->redirect_uris[i]);
 		if (rc == CAREID_EEXISTS)
@@ -375,8 +376,8 @@ int client_add(json_t **out, store *s, const struct secrets *sec, const struct c
 	if (rc)
 		goto out;
 	*out = json_pack("{s:s, s:s?, s:s, s:s, s:s}", "client_id", client_id, "client_secret",
-			 has_secret ? secret : NULL, "env", c->env, "token_endpoint_auth_method",
-			 method, "id_token_signed_response_alg", alg);
+	                 has_secret ? secret : NULL, "env", c->env, "token_endpoint_auth_method",
+	                 method, "id_token_signed_response_alg", alg);
 	if (!*out)
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 out:

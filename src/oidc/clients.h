@@ -26,13 +26,14 @@ struct client {
 	char *env;
 	char *client_id;
 	char *name;
-	char *auth_method;   /* client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt */
+	char *auth_method;   /* client_secret_basic, client_secret_post, client_secret_jwt,
+	                        private_key_jwt */
 	char *secret_hash;   /* keyed hash; NULL for private_key_jwt */
 	char *secret_sealed; /* client_secret_jwt only */
 	char *jwks;          /* private_key_jwt: registered JWKS text, or NULL */
 	char *jwks_uri;      /* or a URI to fetch it from */
 	char *id_token_alg;
-	char *userinfo_alg;  /* NULL: userinfo as JSON */
+	char *userinfo_alg; /* NULL: userinfo as JSON */
 	char *backchannel_logout_uri;
 	char *default_acr;
 	char **redirect_uris;
@@ -56,10 +57,10 @@ bool client_alg_supported(const char *alg);
 struct client_new {
 	const char *env;
 	const char *name;
-	const char *auth_method;  /* default client_secret_basic */
+	const char *auth_method; /* default client_secret_basic */
 	const char *const *redirect_uris;
 	size_t nredirect;
-	const char *jwks;         /* JSON text */
+	const char *jwks; /* JSON text */
 	const char *jwks_uri;
 	const char *id_token_alg; /* default RS256 */
 	const char *userinfo_alg;

@@ -25,8 +25,8 @@ struct demo_rp {
 static int remove_previous(store *s)
 {
 	static const char sql_uris[] =
-		"DELETE FROM client_redirect_uris WHERE env = 'mock' AND client_id IN "
-		"(SELECT client_id FROM clients WHERE env = 'mock' AND name = $1)";
+	    "DELETE FROM client_redirect_uris WHERE env = 'mock' AND client_id IN "
+	    "(SELECT client_id FROM clients WHERE env = 'mock' AND name = $1)";
 	static const char sql_clients[] = "DELETE FROM clients WHERE env = 'mock' AND name = $1";
 	int rc = store_exec(s, sql_uris, "t", DEMO_NAME);
 
@@ -35,14 +35,14 @@ static int remove_previous(store *s)
 	return rc < 0 ? rc : 0;
 }
 
-int demo_rp_new(demo_rp **out, provider *p, store *s, const templates *t,
-		const char *public_url, const json_t *users)
+int demo_rp_new(demo_rp **out, provider *p, store *s, const templates *t, const char *public_url,
+                const json_t *users)
 {
 	demo_rp *d = calloc(1, sizeof(*d));
 	json_t *reg = NULL;
 	const char *uris[1];
-	struct client_new cn = {.env = "mock", .name = DEMO_NAME,
-				.auth_method = "client_secret_post", .nredirect = 1};
+	struct client_new cn = {
+	    .env = "mock", .name = DEMO_NAME, .auth_method = "client_secret_post", .nredirect = 1};
 	int rc;
 
 	*out = NULL;
@@ -91,8 +91,7 @@ void demo_rp_free(demo_rp *d)
 	free(d);
 }
 
-static int render(demo_rp *d, struct http_response *res, int status, const char *name,
-		  json_t *ctx)
+static int render(demo_rp *d, struct http_response *res, int status, const char *name, json_t *ctx)
 {
 	struct buf b;
 	int rc;
@@ -111,15 +110,17 @@ static int render(demo_rp *d, struct http_response *res, int status, const char 
 static int start_page(demo_rp *d, struct http_response *res)
 {
 	return render(d, res, 200, "demo",
-		      json_pack("{s:s, s:O?, s:s}", "title", "Demo relying party", "users",
-				d->users, "scope", DEMO_SCOPE));
+	              json_pack("{s:s, s:O?, s:s}", "title", "Demo relying party", "users",
+	                        d->users, "scope", DEMO_SCOPE));
 }
 
 /* /demo/login: state, nonce and a PKCE verifier in a cookie, then /authorize. */
 static int login(demo_rp *d, struct http_request *req, struct http_response *res)
 {
-	struct cookie_attrs attrs = {.path = "/demo/", .max_age = 1800,
-				     .secure = provider_secure_cookies(d->p), .same_site = "Lax"};
+	struct cookie_attrs attrs = {.path = "/demo/",
+	                             .max_age = 1800,
+	                             .secure = provider_secure_cookies(d->p),
+	                             .same_site = "Lax"};
 	char state[32], nonce[32], verifier[64], challenge[44];
 	const char *kv[16];
 	char *value, *loc, *authz;
@@ -147,8 +148,8 @@ static int login(demo_rp *d, struct http_request *req, struct http_response *res
 static int failure(demo_rp *d, struct http_response *res, const char *what, const char *detail)
 {
 	return render(d, res, 400, "demo_result",
-		      json_pack("{s:s, s:s, s:s?}", "title", "Sign-in failed", "failure", what,
-				"detail", detail));
+	              json_pack("{s:s, s:s, s:s?}", "title", "Sign-in failed", "failure", what,
+	                        "detail", detail));
 }
 
 static json_t *pretty(json_t *j)
@@ -170,8 +171,8 @@ static int callback(demo_rp *d, struct http_request *req, struct http_response *
 	json_t *tokens = NULL, *header = NULL, *claims = NULL, *userinfo = NULL;
 	char *saved, *nonce, *verifier, *body, *url;
 	const char *id_token, *access;
-	struct cookie_attrs clear = {.path = "/demo/", .max_age = -1,
-				     .secure = provider_secure_cookies(d->p)};
+	struct cookie_attrs clear = {
+	    .path = "/demo/", .max_age = -1, .secure = provider_secure_cookies(d->p)};
 	int rc;
 
 	if (err)
@@ -189,17 +190,18 @@ static int callback(demo_rp *d, struct http_request *req, struct http_response *
 		return failure(d, res, "state_mismatch", "the state does not match this browser's");
 	http_set_cookie(res, DEMO_COOKIE, "", &clear);
 	body = arena_printf(req->arena,
-			    "grant_type=authorization_code&code=%s&redirect_uri=%s&client_id=%s&"
-			    "client_secret=%s&code_verifier=%s",
-			    form_encode(req->arena, code), form_encode(req->arena, d->redirect_uri),
-			    form_encode(req->arena, d->client_id),
-			    form_encode(req->arena, d->client_secret), verifier);
+	                    "grant_type=authorization_code&code=%s&redirect_uri=%s&client_id=%s&"
+	                    "client_secret=%s&code_verifier=%s",
+	                    form_encode(req->arena, code), form_encode(req->arena, d->redirect_uri),
+	                    form_encode(req->arena, d->client_id),
+	                    form_encode(req->arena, d->client_secret), verifier);
 	url = arena_printf(req->arena, "%s/access_token", env->issuer);
 	if (!body || !url)
 		return CAREID_ENOMEM;
 	rc = fetch_post_form(&tr, url, body, 10);
 	if (rc || tr.status != 200) {
-		rc = failure(d, res, "token_request_failed", rc ? "careid did not answer" : tr.body.ptr);
+		rc = failure(d, res, "token_request_failed",
+		             rc ? "careid did not answer" : tr.body.ptr);
 		goto out;
 	}
 	tokens = json_loads(tr.body.ptr, 0, NULL);
@@ -221,13 +223,13 @@ static int callback(demo_rp *d, struct http_request *req, struct http_response *
 	if (!rc && ur.status == 200)
 		userinfo = json_loads(ur.body.ptr, 0, NULL);
 	rc = render(d, res, 200, "demo_result",
-		    json_pack("{s:s, s:o, s:o, s:o, s:O?, s:O?, s:O?}", "title",
-			      "What the relying party received", "id_token_header", pretty(header),
-			      "id_token_claims", pretty(claims), "userinfo",
-			      pretty(userinfo ? userinfo : json_null()), "selected_roleid",
-			      json_object_get(claims, "selected_roleid"), "roles",
-			      json_object_get(userinfo, "nhsid_nrbac_roles"), "name",
-			      json_object_get(userinfo, "name")));
+	            json_pack("{s:s, s:o, s:o, s:o, s:O?, s:O?, s:O?}", "title",
+	                      "What the relying party received", "id_token_header", pretty(header),
+	                      "id_token_claims", pretty(claims), "userinfo",
+	                      pretty(userinfo ? userinfo : json_null()), "selected_roleid",
+	                      json_object_get(claims, "selected_roleid"), "roles",
+	                      json_object_get(userinfo, "nhsid_nrbac_roles"), "name",
+	                      json_object_get(userinfo, "name")));
 out:
 	buf_release(&tr.body);
 	buf_release(&ur.body);

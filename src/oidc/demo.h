@@ -19,8 +19,8 @@ typedef struct demo_rp demo_rp;
  * the mock environment, with redirect URI {public_url}/demo/callback.
  * `users` is the demo seed report shown on the start page (borrowed).
  */
-int demo_rp_new(demo_rp **out, provider *p, store *s, const templates *t,
-		const char *public_url, const json_t *users);
+int demo_rp_new(demo_rp **out, provider *p, store *s, const templates *t, const char *public_url,
+                const json_t *users);
 void demo_rp_free(demo_rp *d);
 
 /* Answers requests under /demo/ (returns 1), else 0. */

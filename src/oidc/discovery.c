@@ -6,60 +6,58 @@
 #include "oidc/oidc_int.h"
 
 static const char *const scopes[] = {"openid",
-				     "profile",
-				     "email",
-				     "nhsperson",
-				     "associatedorgs",
-				     "organisationalmemberships",
-				     "professionalmemberships",
-				     "nationalrbacaccess",
-				     "selectedrole",
-				     NULL};
+                                     "profile",
+                                     "email",
+                                     "nhsperson",
+                                     "associatedorgs",
+                                     "organisationalmemberships",
+                                     "professionalmemberships",
+                                     "nationalrbacaccess",
+                                     "selectedrole",
+                                     NULL};
 
 static const char *const claims[] = {"sub",
-				     "iss",
-				     "aud",
-				     "azp",
-				     "exp",
-				     "iat",
-				     "auth_time",
-				     "nonce",
-				     "acr",
-				     "amr",
-				     "sid",
-				     "at_hash",
-				     "id_assurance_level",
-				     "authentication_assurance_level",
-				     "name",
-				     "family_name",
-				     "given_name",
-				     "uid",
-				     "email",
-				     "nhsid_useruid",
-				     "title",
-				     "idassurancelevel",
-				     "initials",
-				     "middle_names",
-				     "display_name",
-				     "nhsid_user_orgs",
-				     "nhsid_org_memberships",
-				     "nhsid_professional_memberships",
-				     "nhsid_nrbac_roles",
-				     "selected_roleid",
-				     NULL};
+                                     "iss",
+                                     "aud",
+                                     "azp",
+                                     "exp",
+                                     "iat",
+                                     "auth_time",
+                                     "nonce",
+                                     "acr",
+                                     "amr",
+                                     "sid",
+                                     "at_hash",
+                                     "id_assurance_level",
+                                     "authentication_assurance_level",
+                                     "name",
+                                     "family_name",
+                                     "given_name",
+                                     "uid",
+                                     "email",
+                                     "nhsid_useruid",
+                                     "title",
+                                     "idassurancelevel",
+                                     "initials",
+                                     "middle_names",
+                                     "display_name",
+                                     "nhsid_user_orgs",
+                                     "nhsid_org_memberships",
+                                     "nhsid_professional_memberships",
+                                     "nhsid_nrbac_roles",
+                                     "selected_roleid",
+                                     NULL};
 
-static const char *const acrs[] = {"AAL3_ANY",      "AAL2_OR_AAL3_ANY",   "AAL2_ANY",
-				   "AAL1_USERPASS", "AAL3_IOS",           "AAL3_FIDO2",
-				   "AAL3_N3_SMARTCARD", "AAL3_CIS2_SMARTCARD", "AAL3_SMARTCARD",
-				   "AAL2_TOTP",     "AAL2_NHSMAIL",       NULL};
+static const char *const acrs[] = {
+    "AAL3_ANY",       "AAL2_OR_AAL3_ANY", "AAL2_ANY",          "AAL1_USERPASS",
+    "AAL3_IOS",       "AAL3_FIDO2",       "AAL3_N3_SMARTCARD", "AAL3_CIS2_SMARTCARD",
+    "AAL3_SMARTCARD", "AAL2_TOTP",        "AAL2_NHSMAIL",      NULL};
 
-static const char *const sign_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-					NULL};
-static const char *const assertion_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
-					     "PS512", "ES256", "HS256", "HS384", "HS512",
-					     NULL};
+static const char *const sign_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", NULL};
+static const char *const assertion_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                                             "ES256", "HS256", "HS384", "HS512", NULL};
 static const char *const auth_methods[] = {"private_key_jwt", "client_secret_basic",
-					   "client_secret_post", "client_secret_jwt", NULL};
+                                           "client_secret_post", "client_secret_jwt", NULL};
 
 static json_t *strings(const char *const *list)
 {
@@ -92,12 +90,12 @@ int discovery_build(provider *p, struct env_state *e)
 	(void)p;
 	acr_list = strings(acrs);
 	d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "issuer", e->issuer,
-		      "authorization_endpoint", endpoint(e, "/authorize"), "token_endpoint",
-		      endpoint(e, "/access_token"), "userinfo_endpoint", endpoint(e, "/userinfo"),
-		      "jwks_uri", endpoint(e, "/connect/jwk_uri"), "end_session_endpoint",
-		      endpoint(e, "/connect/endSession"), "introspection_endpoint",
-		      endpoint(e, "/introspect"), "revocation_endpoint",
-		      endpoint(e, "/token/revoke"));
+	              "authorization_endpoint", endpoint(e, "/authorize"), "token_endpoint",
+	              endpoint(e, "/access_token"), "userinfo_endpoint", endpoint(e, "/userinfo"),
+	              "jwks_uri", endpoint(e, "/connect/jwk_uri"), "end_session_endpoint",
+	              endpoint(e, "/connect/endSession"), "introspection_endpoint",
+	              endpoint(e, "/introspect"), "revocation_endpoint",
+	              endpoint(e, "/token/revoke"));
 	if (!d || !acr_list) {
 		json_decref(d);
 		json_decref(acr_list);
@@ -107,13 +105,13 @@ int discovery_build(provider *p, struct env_state *e)
 	json_object_set_new(d, "response_types_supported", json_pack("[s]", "code"));
 	json_object_set_new(d, "response_modes_supported", json_pack("[s]", "query"));
 	json_object_set_new(d, "grant_types_supported",
-			    json_pack("[s, s]", "authorization_code", "refresh_token"));
+	                    json_pack("[s, s]", "authorization_code", "refresh_token"));
 	json_object_set_new(d, "subject_types_supported", json_pack("[s]", "public"));
 	json_object_set_new(d, "id_token_signing_alg_values_supported", strings(sign_algs));
 	json_object_set_new(d, "userinfo_signing_alg_values_supported", strings(sign_algs));
 	json_object_set_new(d, "token_endpoint_auth_methods_supported", strings(auth_methods));
 	json_object_set_new(d, "token_endpoint_auth_signing_alg_values_supported",
-			    strings(assertion_algs));
+	                    strings(assertion_algs));
 	json_object_set_new(d, "code_challenge_methods_supported", json_pack("[s]", "S256"));
 	json_object_set_new(d, "claims_supported", strings(claims));
 	json_object_set_new(d, "claim_types_supported", json_pack("[s]", "normal"));
@@ -121,7 +119,7 @@ int discovery_build(provider *p, struct env_state *e)
 	json_object_set_new(d, "acr_values_supported", acr_list);
 	json_object_set_new(d, "prompt_values_supported", json_pack("[s, s]", "none", "login"));
 	json_object_set_new(d, "display_values_supported",
-			    json_pack("[s, s, s, s]", "page", "popup", "touch", "wap"));
+	                    json_pack("[s, s, s, s]", "page", "popup", "touch", "wap"));
 	json_object_set_new(d, "ui_locales_supported", json_pack("[s]", "en-GB"));
 	json_object_set_new(d, "claims_locales_supported", json_pack("[s]", "en-GB"));
 	json_object_set_new(d, "request_parameter_supported", json_false());

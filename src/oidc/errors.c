@@ -19,9 +19,8 @@ int oidc_error_json(struct oidc_req *r, int status, const char *error, const cha
 
 	if (!j || oidc_no_store(r->res))
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
-	log_pack(LOG_INFO, "oauth_error", "{s:s, s:s, s:s, s:s?}", "request_id",
-		 r->req->request_id, "env", r->env->name, "error", error, "description",
-		 description);
+	log_pack(LOG_INFO, "oauth_error", "{s:s, s:s, s:s, s:s?}", "request_id", r->req->request_id,
+	         "env", r->env->name, "error", error, "description", description);
 	return http_send_json(r->res, status, j);
 }
 
@@ -55,17 +54,17 @@ char *oidc_uri_with_params(arena *a, const char *uri, const char *const *kv, siz
 }
 
 int oidc_error_redirect(struct oidc_req *r, const char *redirect_uri, const char *error,
-			const char *description, const char *state)
+                        const char *description, const char *state)
 {
-	const char *kv[] = {"error", error, "error_description", description,
-			    "state", state, "iss", r->env->issuer};
+	const char *kv[] = {"error", error, "error_description", description, "state",
+	                    state,   "iss", r->env->issuer};
 	char *loc = oidc_uri_with_params(r->a, redirect_uri, kv, 4);
 
 	if (!loc)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	log_pack(LOG_INFO, "authorization_error", "{s:s, s:s, s:s, s:s?}", "request_id",
-		 r->req->request_id, "env", r->env->name, "error", error, "description",
-		 description);
+	         r->req->request_id, "env", r->env->name, "error", error, "description",
+	         description);
 	return http_redirect(r->res, 303, loc);
 }
 
@@ -89,7 +88,7 @@ int oidc_render(struct oidc_req *r, int status, const char *name, json_t *ctx)
 int oidc_error_page(struct oidc_req *r, int status, const char *title, const char *message)
 {
 	log_pack(LOG_INFO, "error_page", "{s:s, s:i, s:s}", "request_id", r->req->request_id,
-		 "status", status, "message", message);
+	         "status", status, "message", message);
 	return oidc_render(r, status, "error",
-			   json_pack("{s:s, s:s}", "title", title, "message", message));
+	                   json_pack("{s:s, s:s}", "title", title, "message", message));
 }

@@ -22,10 +22,10 @@ bool scope_has(const char *scope, const char *name)
 json_t *grant_to_json(const struct grant *g)
 {
 	return json_pack("{s:s, s:s, s:s, s:s*, s:s, s:s, s:O, s:i, s:I, s:s*, s:O*}", "uid",
-			 g->uid, "client_id", g->client_id, "scope", g->scope, "nonce", g->nonce,
-			 "sid", g->sid, "acr", g->acr, "amr", g->amr, "aal", g->aal, "auth_time",
-			 (json_int_t)g->auth_time, "selected_roleid", g->selected_roleid,
-			 "claims", g->claims);
+	                 g->uid, "client_id", g->client_id, "scope", g->scope, "nonce", g->nonce,
+	                 "sid", g->sid, "acr", g->acr, "amr", g->amr, "aal", g->aal, "auth_time",
+	                 (json_int_t)g->auth_time, "selected_roleid", g->selected_roleid, "claims",
+	                 g->claims);
 }
 
 static void decref(void *p)
@@ -47,10 +47,10 @@ int grant_from_text(struct grant *out, arena *a, const char *text)
 	if (rc)
 		return rc;
 	if (json_unpack(j, "{s:s, s:s, s:s, s?s, s:s, s:s, s:o, s:i, s:I, s?s, s?o}", "uid",
-			&out->uid, "client_id", &out->client_id, "scope", &out->scope, "nonce",
-			&out->nonce, "sid", &out->sid, "acr", &out->acr, "amr", &out->amr, "aal",
-			&out->aal, "auth_time", &auth_time, "selected_roleid",
-			&out->selected_roleid, "claims", &out->claims))
+	                &out->uid, "client_id", &out->client_id, "scope", &out->scope, "nonce",
+	                &out->nonce, "sid", &out->sid, "acr", &out->acr, "amr", &out->amr, "aal",
+	                &out->aal, "auth_time", &auth_time, "selected_roleid",
+	                &out->selected_roleid, "claims", &out->claims))
 		return careid_error_set(CAREID_ESTORE, "grant is incomplete");
 	out->auth_time = auth_time;
 	out->json = j;

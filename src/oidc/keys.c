@@ -10,7 +10,7 @@
 static int load_active(signing_key **out, store *s, const char *env)
 {
 	static const char sql[] = "SELECT private_jwk FROM signing_keys WHERE env = $1 AND "
-				  "active = 1 ORDER BY created_at DESC, kid LIMIT 1";
+	                          "active = 1 ORDER BY created_at DESC, kid LIMIT 1";
 	store_stmt *st = NULL;
 	int rc;
 
@@ -22,7 +22,7 @@ static int load_active(signing_key **out, store *s, const char *env)
 	if (rc < 0)
 		goto out;
 	rc = rc ? signing_key_from_json(out, store_text(st, 0))
-		: careid_error_set(CAREID_ENOTFOUND, "no signing key");
+	        : careid_error_set(CAREID_ENOTFOUND, "no signing key");
 out:
 	store_done(st);
 	return rc;
@@ -31,7 +31,7 @@ out:
 static int generate(store *s, const char *env)
 {
 	static const char sql[] = "INSERT INTO signing_keys (env, kid, private_jwk, created_at, "
-				  "active) VALUES ($1, $2, $3, $4, 1)";
+	                          "active) VALUES ($1, $2, $3, $4, 1)";
 	signing_key *k = NULL;
 	char *jwk = NULL;
 	int rc;
@@ -46,7 +46,7 @@ static int generate(store *s, const char *env)
 	if (rc >= 0) {
 		rc = 0;
 		log_pack(LOG_INFO, "signing_key_generated", "{s:s, s:s}", "env", env, "kid",
-			 signing_key_kid(k));
+		         signing_key_kid(k));
 	}
 out:
 	if (jwk) {

@@ -9,14 +9,14 @@
 #include "directory/directory.h"
 #include "oidc/oidc_int.h"
 
-#define CSRF_COOKIE "careid_csrf"
+#define CSRF_COOKIE  "careid_csrf"
 #define USERNAME_MAX 254
 
 int tx_create(char **id_out, struct oidc_req *r, json_t *params, const struct session *s)
 {
 	static const char sql[] =
-		"INSERT INTO auth_requests (id_hash, env, client_id, params, uid, session_hash, "
-		"created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+	    "INSERT INTO auth_requests (id_hash, env, client_id, params, uid, session_hash, "
+	    "created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 	char id[64], hash[CRYPTO_HASH_HEX];
 	char *text;
 	int64_t now = clock_now();
@@ -31,8 +31,8 @@ int tx_create(char **id_out, struct oidc_req *r, json_t *params, const struct se
 	if (!text)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	rc = store_exec(r->p->store, sql, "ttttttii", hash, r->env->name,
-			json_string_value(json_object_get(params, "client_id")), text,
-			s ? s->uid : NULL, s ? s->id_hash : NULL, now, now + TX_TTL);
+	                json_string_value(json_object_get(params, "client_id")), text,
+	                s ? s->uid : NULL, s ? s->id_hash : NULL, now, now + TX_TTL);
 	free(text);
 	if (rc < 0)
 		return rc;
@@ -48,7 +48,7 @@ static void decref(void *p)
 int tx_load(struct tx *out, struct oidc_req *r, const char *id)
 {
 	static const char sql[] = "SELECT params, uid, session_hash FROM auth_requests WHERE "
-				  "id_hash = $1 AND env = $2 AND expires_at > $3";
+	                          "id_hash = $1 AND env = $2 AND expires_at > $3";
 	char hash[CRYPTO_HASH_HEX];
 	store_stmt *st = NULL;
 	int rc;
@@ -81,7 +81,7 @@ out:
 int tx_bind(struct oidc_req *r, const char *id, const struct session *s)
 {
 	static const char sql[] =
-		"UPDATE auth_requests SET uid = $1, session_hash = $2 WHERE id_hash = $3";
+	    "UPDATE auth_requests SET uid = $1, session_hash = $2 WHERE id_hash = $3";
 	char hash[CRYPTO_HASH_HEX];
 	int rc;
 
@@ -153,11 +153,11 @@ static const char *pget(const json_t *params, const char *name)
 static int expired_page(struct oidc_req *r)
 {
 	return oidc_error_page(r, 400, "This sign-in has expired",
-			       "Go back to the service you were using and sign in again.");
+	                       "Go back to the service you were using and sign in again.");
 }
 
 static int render_signin(struct oidc_req *r, int status, const struct tx *t, const char *username,
-			 const char *error)
+                         const char *error)
 {
 	const char *csrf = csrf_token(r, t->id);
 	struct client *c = NULL;
@@ -166,10 +166,10 @@ static int render_signin(struct oidc_req *r, int status, const struct tx *t, con
 	if (!csrf)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	client_get(&c, r->p->store, r->env->name, pget(t->params, "client_id"));
-	ctx = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s}", "title", "Sign in", "action",
-			arena_printf(r->a, "%s/login", r->env->issuer_path), "tx", t->id, "csrf",
-			csrf, "username", username, "error", error, "client_name",
-			c ? c->name : "");
+	ctx =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s}", "title", "Sign in", "action",
+	              arena_printf(r->a, "%s/login", r->env->issuer_path), "tx", t->id, "csrf",
+	              csrf, "username", username, "error", error, "client_name", c ? c->name : "");
 	client_free(c);
 	return oidc_render(r, status, "signin", ctx);
 }
@@ -187,7 +187,7 @@ static int signin_post(struct oidc_req *r)
 
 	if (!r->req->has_form || r->req->form_error || form_first_duplicate(f))
 		return oidc_error_page(r, 400, "The request is not valid",
-				       "The sign-in form could not be read.");
+		                       "The sign-in form could not be read.");
 	rc = tx_load(&t, r, txid);
 	if (rc == CAREID_ENOTFOUND)
 		return expired_page(r);
@@ -195,14 +195,12 @@ static int signin_post(struct oidc_req *r)
 		return rc;
 	if (!csrf_ok(r, t.id, form_get(f, "csrf")))
 		return oidc_error_page(r, 403, "The request is not valid",
-				       "The sign-in form was not sent from this browser's page. "
-				       "Go back to the service and sign in again.");
+		                       "The sign-in form was not sent from this browser's page. "
+		                       "Go back to the service and sign in again.");
 	if (!username || !*username || !password || !*password)
-		return render_signin(r, 200, &t, username,
-				     "Enter your username and password.");
+		return render_signin(r, 200, &t, username, "Enter your username and password.");
 	if (strlen(username) > USERNAME_MAX || strlen(password) > PASSWORD_MAX_LEN)
-		return render_signin(r, 200, &t, NULL,
-				     "The username or password is incorrect.");
+		return render_signin(r, 200, &t, NULL, "The username or password is incorrect.");
 	rc = directory_user_find_login(&u, r->p->store, r->env->name, username);
 	if (rc && rc != CAREID_ENOTFOUND)
 		return rc;
@@ -215,11 +213,11 @@ static int signin_post(struct oidc_req *r)
 	if (rc) {
 		metrics_signin(r->p->metrics, u ? "bad_credentials" : "unknown_user");
 		log_pack(LOG_INFO, "signin_failed", "{s:s, s:s, s:s, s:s}", "request_id",
-			 r->req->request_id, "env", r->env->name, "method", "pwd", "reason",
-			 u ? "bad_password" : "unknown_user");
+		         r->req->request_id, "env", r->env->name, "method", "pwd", "reason",
+		         u ? "bad_password" : "unknown_user");
 		dir_user_free(u);
 		return render_signin(r, 200, &t, username,
-				     "The username or password is incorrect.");
+		                     "The username or password is incorrect.");
 	}
 	acr_achieved(acr, AUTHN_PWD, pget(t.params, "acr_values"), NULL, r->env->default_acr);
 	rc = session_start(&s, r, u->uid, AUTHN_PWD, acr);
@@ -255,7 +253,7 @@ int login_handle(struct oidc_req *r)
 
 /* The signed-in user of a transaction, checked against this browser's session. */
 static int role_context(struct oidc_req *r, const char *txid, struct tx *t, struct session *s,
-			struct dir_user **u)
+                        struct dir_user **u)
 {
 	int rc = tx_load(t, r, txid);
 
@@ -287,7 +285,7 @@ static const char *role_label(arena *a, const char *role_name)
 }
 
 static int render_roles(struct oidc_req *r, int status, const struct tx *t,
-			const struct dir_user *u, const char *error)
+                        const struct dir_user *u, const char *error)
 {
 	const char *csrf = csrf_token(r, t->id);
 	json_t *roles = json_array();
@@ -300,21 +298,19 @@ static int render_roles(struct oidc_req *r, int status, const struct tx *t,
 		const struct dir_role *role = &u->roles[i];
 		const char *label = role_label(r->a, role->role_name);
 
-		json_array_append_new(roles,
-				      json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "id",
-						role->person_roleid, "role_name",
-						label ? label : role->role_name,
-						"role_code", role->role_code, "org_code",
-						role->org_code, "org_name",
-						role->org_name ? role->org_name : role->org_code,
-						"first", i == 0));
+		json_array_append_new(
+		    roles,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "id", role->person_roleid,
+		              "role_name", label ? label : role->role_name, "role_code",
+		              role->role_code, "org_code", role->org_code, "org_name",
+		              role->org_name ? role->org_name : role->org_code, "first", i == 0));
 	}
 	return oidc_render(r, status, "select_role",
-			   json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s?}", "title",
-				     "Select your role", "action",
-				     arena_printf(r->a, "%s/select-role", r->env->issuer_path),
-				     "tx", t->id, "csrf", csrf, "display_name", u->display_name,
-				     "roles", roles, "error", error));
+	                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s?}", "title",
+	                             "Select your role", "action",
+	                             arena_printf(r->a, "%s/select-role", r->env->issuer_path),
+	                             "tx", t->id, "csrf", csrf, "display_name", u->display_name,
+	                             "roles", roles, "error", error));
 }
 
 int select_role_handle(struct oidc_req *r)
@@ -332,7 +328,7 @@ int select_role_handle(struct oidc_req *r)
 		return oidc_error_page(r, 405, "Method not allowed", "Use GET or POST.");
 	if ((post && (!r->req->has_form || r->req->form_error)) || form_first_duplicate(f))
 		return oidc_error_page(r, 400, "The request is not valid",
-				       "The role form could not be read.");
+		                       "The role form could not be read.");
 	rc = role_context(r, form_get(f, "tx"), &t, &s, &u);
 	if (rc == CAREID_ENOTFOUND)
 		return expired_page(r);
@@ -344,11 +340,12 @@ int select_role_handle(struct oidc_req *r)
 	}
 	if (!csrf_ok(r, t.id, form_get(f, "csrf"))) {
 		rc = oidc_error_page(r, 403, "The request is not valid",
-				     "The role form was not sent from this browser's page.");
+		                     "The role form was not sent from this browser's page.");
 		goto out;
 	}
 	for (size_t i = 0; i < u->nroles; i++)
-		if (form_get(f, "role") && strcmp(form_get(f, "role"), u->roles[i].person_roleid) == 0)
+		if (form_get(f, "role") &&
+		    strcmp(form_get(f, "role"), u->roles[i].person_roleid) == 0)
 			chosen = u->roles[i].person_roleid;
 	if (!chosen) {
 		rc = render_roles(r, 200, &t, u, "Select a role.");

@@ -26,14 +26,14 @@
 struct env_state {
 	int index;
 	const char *name;
-	char *issuer;        /* full URL */
-	char *issuer_path;   /* its path, e.g. "/realms/mock" */
+	char *issuer;         /* full URL */
+	char *issuer_path;    /* its path, e.g. "/realms/mock" */
 	char *cookie_session; /* "careid_session_<env>" */
-	signing_key *key;    /* the active signing key */
-	json_t *jwks;        /* public keys, for verifying our own tokens */
-	char *discovery;     /* prebuilt JSON documents */
+	signing_key *key;     /* the active signing key */
+	json_t *jwks;         /* public keys, for verifying our own tokens */
+	char *discovery;      /* prebuilt JSON documents */
 	char *jwks_text;
-	unsigned offered;    /* authentication methods this environment offers */
+	unsigned offered;        /* authentication methods this environment offers */
 	const char *default_acr; /* NULL: any offered method */
 };
 
@@ -63,15 +63,15 @@ struct grant {
 	const char *uid;
 	const char *client_id;
 	const char *scope;
-	const char *nonce;          /* may be NULL */
+	const char *nonce; /* may be NULL */
 	const char *sid;
 	const char *acr;
-	json_t *amr;                /* array of strings (borrowed from json) */
+	json_t *amr; /* array of strings (borrowed from json) */
 	int aal;
 	int64_t auth_time;
 	const char *selected_roleid; /* may be NULL */
-	json_t *claims;             /* the "claims" request parameter, may be NULL */
-	json_t *json;               /* owner of the strings above */
+	json_t *claims;              /* the "claims" request parameter, may be NULL */
+	json_t *json;                /* owner of the strings above */
 };
 
 /* grant.c */
@@ -82,7 +82,7 @@ bool scope_has(const char *scope, const char *name);
 /* errors.c: standard error answers */
 int oidc_error_json(struct oidc_req *r, int status, const char *error, const char *description);
 int oidc_error_redirect(struct oidc_req *r, const char *redirect_uri, const char *error,
-			const char *description, const char *state);
+                        const char *description, const char *state);
 int oidc_error_page(struct oidc_req *r, int status, const char *title, const char *message);
 /* Appends query parameters to a URI that may already have a query. */
 char *oidc_uri_with_params(arena *a, const char *uri, const char *const *kv, size_t n);
@@ -113,7 +113,7 @@ struct session {
 int session_current(struct session *out, struct oidc_req *r);
 /* Starts a session and sets its cookie. */
 int session_start(struct session *out, struct oidc_req *r, const char *uid, enum authn_method m,
-		  const char *acr);
+                  const char *acr);
 int session_touch(struct oidc_req *r, const struct session *s);
 
 /* authorize.c, login.c */
@@ -122,12 +122,12 @@ int login_handle(struct oidc_req *r);
 int select_role_handle(struct oidc_req *r);
 /* Creates a code for the transaction's request and redirects to the client. */
 int authorize_finish(struct oidc_req *r, json_t *params, const struct session *s,
-		     const char *selected_roleid);
+                     const char *selected_roleid);
 /* After a sign-in (or with a fitting session): the role page or the code.
  * `tx_id` names the transaction when there is one already. Returns 1 when
  * the browser was sent to the role page, 0 when the client got its answer. */
 int authorize_continue(struct oidc_req *r, json_t *params, const struct session *s,
-		       const char *tx_id);
+                       const char *tx_id);
 /*
  * Transactions between /authorize and the redirect with a code, named by a
  * random id in the sign-in URL (stored hashed). A transaction is bound to a
@@ -135,8 +135,8 @@ int authorize_continue(struct oidc_req *r, json_t *params, const struct session 
  */
 struct tx {
 	const char *id;
-	json_t *params;          /* new reference, or NULL */
-	const char *uid;         /* NULL until signed in */
+	json_t *params;  /* new reference, or NULL */
+	const char *uid; /* NULL until signed in */
 	const char *session_hash;
 };
 int tx_create(char **id_out, struct oidc_req *r, json_t *params, const struct session *s);
@@ -164,7 +164,7 @@ int userinfo_handle(struct oidc_req *r);
 
 /* claims.c */
 int claims_id_token(json_t **out, struct oidc_req *r, const struct grant *g,
-		    const char *access_token, const char *alg);
+                    const char *access_token, const char *alg);
 int claims_userinfo(json_t **out, struct oidc_req *r, const struct grant *g);
 
 #endif

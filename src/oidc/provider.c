@@ -117,13 +117,13 @@ static const struct route {
 	const char *path;
 	int (*fn)(struct oidc_req *r);
 } routes[] = {
-	{"/.well-known/openid-configuration", discovery_handle},
-	{"/connect/jwk_uri", jwks_handle},
-	{"/authorize", authorize_handle},
-	{"/login", login_handle},
-	{"/select-role", select_role_handle},
-	{"/access_token", token_handle},
-	{"/userinfo", userinfo_handle},
+    {"/.well-known/openid-configuration", discovery_handle},
+    {"/connect/jwk_uri", jwks_handle},
+    {"/authorize", authorize_handle},
+    {"/login", login_handle},
+    {"/select-role", select_role_handle},
+    {"/access_token", token_handle},
+    {"/userinfo", userinfo_handle},
 };
 
 int provider_handle(provider *p, struct http_request *req, struct http_response *res)

@@ -19,10 +19,10 @@
 typedef struct provider provider;
 
 struct provider_opts {
-	store *store;           /* borrowed; outlives the provider */
+	store *store;               /* borrowed; outlives the provider */
 	const templates *templates; /* borrowed */
-	metrics *metrics;       /* borrowed, may be NULL */
-	const char *public_url; /* e.g. "http://127.0.0.1:8080", no trailing slash */
+	metrics *metrics;           /* borrowed, may be NULL */
+	const char *public_url;     /* e.g. "http://127.0.0.1:8080", no trailing slash */
 	/* Issuer per environment; NULL entries default to {public_url}/realms/{env}. */
 	const char *issuers[ENV_COUNT];
 };

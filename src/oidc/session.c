@@ -11,8 +11,8 @@
 int session_current(struct session *out, struct oidc_req *r)
 {
 	static const char sql[] =
-		"SELECT sid, uid, acr, amr, aal, auth_time FROM sessions WHERE id_hash = $1 AND "
-		"env = $2 AND ended_at IS NULL AND expires_at > $3 AND last_seen > $4";
+	    "SELECT sid, uid, acr, amr, aal, auth_time FROM sessions WHERE id_hash = $1 AND "
+	    "env = $2 AND ended_at IS NULL AND expires_at > $3 AND last_seen > $4";
 	const char *cookie = http_cookie(r->req, r->env->cookie_session);
 	char hash[CRYPTO_HASH_HEX];
 	store_stmt *st = NULL;
@@ -24,7 +24,7 @@ int session_current(struct session *out, struct oidc_req *r)
 		return CAREID_ENOTFOUND;
 	crypto_keyed_hash(hash, r->p->secrets.hash_key, cookie);
 	rc = store_query(r->p->store, &st, sql, "ttii", hash, r->env->name, now,
-			 now - SESSION_IDLE_TTL);
+	                 now - SESSION_IDLE_TTL);
 	if (rc)
 		goto out;
 	rc = store_next(st);
@@ -46,18 +46,18 @@ out:
 }
 
 int session_start(struct session *out, struct oidc_req *r, const char *uid, enum authn_method m,
-		  const char *acr)
+                  const char *acr)
 {
 	static const char sql[] =
-		"INSERT INTO sessions (id_hash, env, sid, uid, auth_time, acr, amr, aal, "
-		"created_at, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-		"$10, $11)";
+	    "INSERT INTO sessions (id_hash, env, sid, uid, auth_time, acr, amr, aal, "
+	    "created_at, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+	    "$10, $11)";
 	static const char sql_end[] =
-		"UPDATE sessions SET ended_at = $1 WHERE id_hash = $2 AND ended_at IS NULL";
+	    "UPDATE sessions SET ended_at = $1 WHERE id_hash = $2 AND ended_at IS NULL";
 	const char *old = http_cookie(r->req, r->env->cookie_session);
 	char token[64], sid[64], hash[CRYPTO_HASH_HEX];
-	struct cookie_attrs attrs = {.path = r->env->issuer_path, .secure = r->p->secure,
-				     .same_site = "Lax"};
+	struct cookie_attrs attrs = {
+	    .path = r->env->issuer_path, .secure = r->p->secure, .same_site = "Lax"};
 	int64_t now = clock_now();
 	char *amr;
 	int rc;
@@ -80,7 +80,7 @@ int session_start(struct session *out, struct oidc_req *r, const char *uid, enum
 	if (!amr)
 		return CAREID_ENOMEM;
 	rc = store_exec(r->p->store, sql, "ttttittiiii", hash, r->env->name, sid, uid, now, acr,
-			amr, (int64_t)authn_method_aal(m), now, now, now + SESSION_MAX_TTL);
+	                amr, (int64_t)authn_method_aal(m), now, now, now + SESSION_MAX_TTL);
 	if (rc < 0)
 		return rc;
 	rc = http_set_cookie(r->res, r->env->cookie_session, token, &attrs);
@@ -94,7 +94,7 @@ int session_start(struct session *out, struct oidc_req *r, const char *uid, enum
 	out->auth_time = now;
 	out->id_hash = arena_strdup(r->a, hash);
 	log_pack(LOG_INFO, "session_started", "{s:s, s:s, s:s, s:s, s:s}", "request_id",
-		 r->req->request_id, "env", r->env->name, "sid", sid, "uid", uid, "acr", acr);
+	         r->req->request_id, "env", r->env->name, "sid", sid, "uid", uid, "acr", acr);
 	return (out->sid && out->uid && out->acr && out->id_hash) ? 0 : CAREID_ENOMEM;
 }
 

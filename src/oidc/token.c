@@ -11,31 +11,31 @@
 static int invalid_client(struct oidc_req *r, struct client_auth *ca)
 {
 	if (ca->basic && http_add_header(r->res, "WWW-Authenticate",
-					 "Basic realm=\"careid\", error=\"invalid_client\""))
+	                                 "Basic realm=\"careid\", error=\"invalid_client\""))
 		return CAREID_ENOMEM;
 	return oidc_error_json(r, 401, "invalid_client", ca->description);
 }
 
 static int store_token(struct oidc_req *r, const char *kind, const char *token,
-		       const struct client *c, const struct grant *g, const char *grant_text,
-		       const char *code_hash, int64_t ttl)
+                       const struct client *c, const struct grant *g, const char *grant_text,
+                       const char *code_hash, int64_t ttl)
 {
 	static const char sql[] =
-		"INSERT INTO tokens (token_hash, env, kind, client_id, uid, grant_data, code_hash, "
-		"created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+	    "INSERT INTO tokens (token_hash, env, kind, client_id, uid, grant_data, code_hash, "
+	    "created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 	char hash[CRYPTO_HASH_HEX];
 	int64_t now = clock_now();
 	int rc;
 
 	crypto_keyed_hash(hash, r->p->secrets.hash_key, token);
 	rc = store_exec(r->p->store, sql, "tttttttii", hash, r->env->name, kind, c->client_id,
-			g->uid, grant_text, code_hash, now, now + ttl);
+	                g->uid, grant_text, code_hash, now, now + ttl);
 	return rc < 0 ? rc : 0;
 }
 
 /* Issues an access token, a refresh token and an ID token for grant `g`. */
 static int issue(struct oidc_req *r, const struct client *c, const struct grant *g,
-		 const char *code_hash)
+                 const char *code_hash)
 {
 	char access[64], refresh[64];
 	char *grant_text = NULL, *id_token = NULL;
@@ -55,7 +55,7 @@ static int issue(struct oidc_req *r, const struct client *c, const struct grant 
 	rc = store_token(r, "access", access, c, g, grant_text, code_hash, ACCESS_TOKEN_TTL);
 	if (!rc)
 		rc = store_token(r, "refresh", refresh, c, g, grant_text, code_hash,
-				 REFRESH_TOKEN_TTL);
+		                 REFRESH_TOKEN_TTL);
 	if (rc) {
 		store_rollback(r->p->store);
 		goto out;
@@ -72,13 +72,13 @@ static int issue(struct oidc_req *r, const struct client *c, const struct grant 
 	if (rc)
 		goto out;
 	body = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "access_token", access, "token_type",
-			 "Bearer", "expires_in", ACCESS_TOKEN_TTL - 1, "refresh_token", refresh,
-			 "id_token", id_token, "scope", g->scope);
+	                 "Bearer", "expires_in", ACCESS_TOKEN_TTL - 1, "refresh_token", refresh,
+	                 "id_token", id_token, "scope", g->scope);
 	rc = oidc_no_store(r->res);
 	if (!rc)
 		rc = body ? http_send_json(r->res, 200, body) : CAREID_ENOMEM;
 	log_pack(LOG_INFO, "tokens_issued", "{s:s, s:s, s:s, s:s}", "request_id",
-		 r->req->request_id, "env", r->env->name, "client_id", c->client_id, "uid", g->uid);
+	         r->req->request_id, "env", r->env->name, "client_id", c->client_id, "uid", g->uid);
 out:
 	json_decref(claims);
 	free(id_token);
@@ -90,22 +90,22 @@ out:
 static int revoke_by_code(struct oidc_req *r, const char *code_hash)
 {
 	static const char sql[] = "UPDATE tokens SET revoked_at = $1 WHERE code_hash = $2 AND "
-				  "revoked_at IS NULL";
+	                          "revoked_at IS NULL";
 	int rc = store_exec(r->p->store, sql, "it", clock_now(), code_hash);
 
 	if (rc > 0)
 		log_pack(LOG_WARN, "code_replayed", "{s:s, s:s, s:i}", "request_id",
-			 r->req->request_id, "env", r->env->name, "tokens_revoked", rc);
+		         r->req->request_id, "env", r->env->name, "tokens_revoked", rc);
 	return rc < 0 ? rc : 0;
 }
 
 static int code_grant(struct oidc_req *r, const struct client *c)
 {
 	static const char sql_get[] =
-		"SELECT client_id, redirect_uri, grant_data, code_challenge, expires_at, used_at "
-		"FROM codes WHERE code_hash = $1 AND env = $2";
+	    "SELECT client_id, redirect_uri, grant_data, code_challenge, expires_at, used_at "
+	    "FROM codes WHERE code_hash = $1 AND env = $2";
 	static const char sql_use[] =
-		"UPDATE codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL";
+	    "UPDATE codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL";
 	const struct form *f = &r->req->form;
 	const char *code = form_get(f, "code"), *redirect_uri = form_get(f, "redirect_uri");
 	const char *verifier = form_get(f, "code_verifier");
@@ -117,7 +117,8 @@ static int code_grant(struct oidc_req *r, const struct client *c)
 	int rc;
 
 	if (!code || !redirect_uri)
-		return oidc_error_json(r, 400, "invalid_request", "code and redirect_uri are required");
+		return oidc_error_json(r, 400, "invalid_request",
+		                       "code and redirect_uri are required");
 	if (strlen(code) > 100)
 		return oidc_error_json(r, 400, "invalid_grant", "the code is not valid");
 	crypto_keyed_hash(hash, r->p->secrets.hash_key, code);
@@ -139,13 +140,15 @@ static int code_grant(struct oidc_req *r, const struct client *c)
 	if (rc)
 		goto out;
 	if (strcmp(client_id, c->client_id) != 0) {
-		rc = oidc_error_json(r, 400, "invalid_grant", "the code was issued to another client");
+		rc = oidc_error_json(r, 400, "invalid_grant",
+		                     "the code was issued to another client");
 		goto out;
 	}
 	if (used) {
 		rc = revoke_by_code(r, hash);
 		if (!rc)
-			rc = oidc_error_json(r, 400, "invalid_grant", "the code has already been used");
+			rc = oidc_error_json(r, 400, "invalid_grant",
+			                     "the code has already been used");
 		goto out;
 	}
 	if (store_int(st, 4) <= clock_now()) {
@@ -154,7 +157,7 @@ static int code_grant(struct oidc_req *r, const struct client *c)
 	}
 	if (strcmp(stored_uri, redirect_uri) != 0) {
 		rc = oidc_error_json(r, 400, "invalid_grant",
-				     "redirect_uri differs from the authorization request's");
+		                     "redirect_uri differs from the authorization request's");
 		goto out;
 	}
 	if (challenge || verifier) {
@@ -162,13 +165,15 @@ static int code_grant(struct oidc_req *r, const struct client *c)
 
 		if (!challenge || !verifier || strlen(verifier) < 43 || strlen(verifier) > 128) {
 			rc = oidc_error_json(r, 400, "invalid_grant",
-					     challenge ? "code_verifier is missing or malformed"
-						       : "code_verifier sent without a code_challenge");
+			                     challenge
+			                         ? "code_verifier is missing or malformed"
+			                         : "code_verifier sent without a code_challenge");
 			goto out;
 		}
 		crypto_pkce_s256(computed, verifier);
 		if (!crypto_streq(computed, challenge)) {
-			rc = oidc_error_json(r, 400, "invalid_grant", "code_verifier does not match");
+			rc = oidc_error_json(r, 400, "invalid_grant",
+			                     "code_verifier does not match");
 			goto out;
 		}
 	}
@@ -180,7 +185,8 @@ static int code_grant(struct oidc_req *r, const struct client *c)
 	if (rc == 0) { /* another request used it first */
 		rc = revoke_by_code(r, hash);
 		if (!rc)
-			rc = oidc_error_json(r, 400, "invalid_grant", "the code has already been used");
+			rc = oidc_error_json(r, 400, "invalid_grant",
+			                     "the code has already been used");
 		goto out;
 	}
 	rc = issue(r, c, &g, hash);
@@ -192,10 +198,10 @@ out:
 static int refresh_grant(struct oidc_req *r, const struct client *c)
 {
 	static const char sql_get[] =
-		"SELECT client_id, grant_data, code_hash FROM tokens WHERE token_hash = $1 AND "
-		"env = $2 AND kind = 'refresh' AND revoked_at IS NULL AND expires_at > $3";
+	    "SELECT client_id, grant_data, code_hash FROM tokens WHERE token_hash = $1 AND "
+	    "env = $2 AND kind = 'refresh' AND revoked_at IS NULL AND expires_at > $3";
 	static const char sql_revoke[] =
-		"UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL";
+	    "UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL";
 	const char *token = form_get(&r->req->form, "refresh_token");
 	const char *scope = form_get(&r->req->form, "scope");
 	const char *code_hash;
@@ -214,13 +220,14 @@ static int refresh_grant(struct oidc_req *r, const struct client *c)
 		goto out;
 	rc = store_next(st);
 	if (rc <= 0) {
-		rc = rc ? rc
-			: oidc_error_json(r, 400, "invalid_grant", "the refresh token is not valid");
+		rc =
+		    rc ? rc
+		       : oidc_error_json(r, 400, "invalid_grant", "the refresh token is not valid");
 		goto out;
 	}
 	if (strcmp(store_text(st, 0), c->client_id) != 0) {
 		rc = oidc_error_json(r, 400, "invalid_grant",
-				     "the refresh token was issued to another client");
+		                     "the refresh token was issued to another client");
 		goto out;
 	}
 	code_hash = store_null(st, 2) ? NULL : arena_strdup(r->a, store_text(st, 2));
@@ -236,7 +243,7 @@ static int refresh_grant(struct oidc_req *r, const struct client *c)
 		for (char *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save))
 			if (!scope_has(g.scope, s))
 				return oidc_error_json(r, 400, "invalid_scope",
-						       "scope exceeds the original grant");
+				                       "scope exceeds the original grant");
 		json_object_set_new(g.json, "scope", json_string(scope));
 		g.scope = json_string_value(json_object_get(g.json, "scope"));
 	}
@@ -270,13 +277,13 @@ int token_handle(struct oidc_req *r)
 	}
 	if (!r->req->has_form)
 		return oidc_error_json(r, 400, "invalid_request",
-				       "the body must be application/x-www-form-urlencoded");
+		                       "the body must be application/x-www-form-urlencoded");
 	if (r->req->form_error)
 		return oidc_error_json(r, 400, "invalid_request", "the body is malformed");
 	dup = form_first_duplicate(&r->req->form);
 	if (dup)
 		return oidc_error_json(r, 400, "invalid_request",
-				       arena_printf(r->a, "parameter %s is repeated", dup));
+		                       arena_printf(r->a, "parameter %s is repeated", dup));
 	grant_type = form_get(&r->req->form, "grant_type");
 	if (!grant_type)
 		return oidc_error_json(r, 400, "invalid_request", "grant_type is required");
@@ -293,7 +300,7 @@ int token_handle(struct oidc_req *r)
 		rc = refresh_grant(r, ca.client);
 	else
 		rc = oidc_error_json(r, 400, "unsupported_grant_type",
-				     "grant_type must be authorization_code or refresh_token");
+		                     "grant_type must be authorization_code or refresh_token");
 out:
 	client_auth_release(&ca);
 	return rc;

@@ -10,7 +10,7 @@
 static int bearer_error(struct oidc_req *r, int status, const char *error, const char *description)
 {
 	char *h = error ? arena_printf(r->a, "Bearer realm=\"careid\", error=\"%s\"", error)
-			: arena_strdup(r->a, "Bearer realm=\"careid\"");
+	                : arena_strdup(r->a, "Bearer realm=\"careid\"");
 
 	if (!h || http_add_header(r->res, "WWW-Authenticate", h))
 		return CAREID_ENOMEM;
@@ -52,8 +52,8 @@ static int find_token(struct oidc_req *r, const char **out)
 int userinfo_handle(struct oidc_req *r)
 {
 	static const char sql[] =
-		"SELECT grant_data, client_id FROM tokens WHERE token_hash = $1 AND env = $2 AND "
-		"kind = 'access' AND revoked_at IS NULL AND expires_at > $3";
+	    "SELECT grant_data, client_id FROM tokens WHERE token_hash = $1 AND env = $2 AND "
+	    "kind = 'access' AND revoked_at IS NULL AND expires_at > $3";
 	const char *token;
 	char hash[CRYPTO_HASH_HEX];
 	struct client *c = NULL;
@@ -74,8 +74,8 @@ int userinfo_handle(struct oidc_req *r)
 		return bearer_error(r, 401, NULL, "an access token is required");
 	if (rc)
 		return bearer_error(r, 400, "invalid_request",
-				    "send the access token once, in the Authorization header or "
-				    "the form body");
+		                    "send the access token once, in the Authorization header or "
+		                    "the form body");
 	if (!*token || strlen(token) > 100)
 		return bearer_error(r, 401, "invalid_token", "the access token is not valid");
 	crypto_keyed_hash(hash, r->p->secrets.hash_key, token);
@@ -84,7 +84,8 @@ int userinfo_handle(struct oidc_req *r)
 		goto out;
 	rc = store_next(st);
 	if (rc <= 0) {
-		rc = rc ? rc : bearer_error(r, 401, "invalid_token", "the access token is not valid");
+		rc = rc ? rc
+		        : bearer_error(r, 401, "invalid_token", "the access token is not valid");
 		goto out;
 	}
 	rc = grant_from_text(&g, r->a, store_text(st, 0));

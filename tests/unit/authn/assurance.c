@@ -59,9 +59,9 @@ static void test_accepted_int(void **state)
 	assert_int_equal(acr_accepted(NULL, NULL, "AAL3_ANY", AUTHN_PWD), 0);
 	assert_int_equal(acr_accepted(NULL, NULL, "AAL3_ANY", 0), 0);
 	assert_int_equal(acr_accepted(NULL, NULL, "AAL3_ANY", AUTHN_FIDO2 | AUTHN_PWD),
-			 AUTHN_FIDO2);
+	                 AUTHN_FIDO2);
 	assert_int_equal(acr_accepted("AAL2_ANY", NULL, "AAL3_ANY", AUTHN_TOTP | AUTHN_PWD),
-			 AUTHN_TOTP);
+	                 AUTHN_TOTP);
 }
 
 static void test_achieved(void **state)
@@ -87,9 +87,9 @@ static void test_achieved(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_levels_and_amr), cmocka_unit_test(test_known_classes),
-		cmocka_unit_test(test_accepted_mock),  cmocka_unit_test(test_accepted_int),
-		cmocka_unit_test(test_achieved),
+	    cmocka_unit_test(test_levels_and_amr), cmocka_unit_test(test_known_classes),
+	    cmocka_unit_test(test_accepted_mock),  cmocka_unit_test(test_accepted_int),
+	    cmocka_unit_test(test_achieved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

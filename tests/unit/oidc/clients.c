@@ -17,25 +17,25 @@
 static void test_redirect_uri_rules(void **state)
 {
 	static const char *const ok[] = {
-		"https://rp.example.nhs.uk/callback",
-		"https://rp.example.nhs.uk:8443/cb?tenant=a",
-		"http://127.0.0.1:3000/callback",
-		"http://localhost:8080/cb",
-		"http://[::1]:9000/cb",
-		"http://127.0.0.1/cb",
+	    "https://rp.example.nhs.uk/callback",
+	    "https://rp.example.nhs.uk:8443/cb?tenant=a",
+	    "http://127.0.0.1:3000/callback",
+	    "http://localhost:8080/cb",
+	    "http://[::1]:9000/cb",
+	    "http://127.0.0.1/cb",
 	};
 	static const char *const bad[] = {
-		"",
-		"http://example.com/cb",          /* plain http off loopback */
-		"http://127.0.0.1.example.com/cb", /* not loopback */
-		"http://localhost.evil/cb",
-		"https://rp.example/cb#frag",     /* fragment */
-		"ftp://rp.example/cb",
-		"javascript:alert(1)",
-		"https:///nohost",
-		"https://user@rp.example/cb",     /* userinfo */
-		"https://rp.example/c b",         /* unencoded space */
-		"https://rp.example/<script>",
+	    "",
+	    "http://example.com/cb",           /* plain http off loopback */
+	    "http://127.0.0.1.example.com/cb", /* not loopback */
+	    "http://localhost.evil/cb",
+	    "https://rp.example/cb#frag", /* fragment */
+	    "ftp://rp.example/cb",
+	    "javascript:alert(1)",
+	    "https:///nohost",
+	    "https://user@rp.example/cb", /* userinfo */
+	    "https://rp.example/c b",     /* unencoded space */
+	    "https://rp.example/<script>",
 	};
 
 	(void)state;
@@ -106,9 +106,12 @@ static void test_add_and_get(void **state)
 {
 	struct fixture *f = *state;
 	const char *uris[] = {"https://rp.example/cb", "http://127.0.0.1:3000/cb",
-			      "https://rp.example/cb"};
-	struct client_new cn = {.env = "int", .name = "Ward app", .redirect_uris = uris,
-				.nredirect = 3, .id_token_alg = "RS512"};
+	                      "https://rp.example/cb"};
+	struct client_new cn = {.env = "int",
+	                        .name = "Ward app",
+	                        .redirect_uris = uris,
+	                        .nredirect = 3,
+	                        .id_token_alg = "RS512"};
 	struct client *c = NULL;
 	char hash[CRYPTO_HASH_HEX];
 	json_t *out = NULL;
@@ -144,7 +147,8 @@ static void test_add_refuses(void **state)
 	struct fixture *f = *state;
 	const char *uris[] = {"https://rp.example/cb"};
 	const char *http_uri[] = {"http://rp.example/cb"};
-	struct client_new base = {.env = "mock", .name = "x", .redirect_uris = uris, .nredirect = 1};
+	struct client_new base = {
+	    .env = "mock", .name = "x", .redirect_uris = uris, .nredirect = 1};
 	struct client_new cn;
 	json_t *out = NULL;
 
@@ -175,16 +179,18 @@ static void test_secret_jwt_sealed(void **state)
 {
 	struct fixture *f = *state;
 	const char *uris[] = {"https://rp.example/cb"};
-	struct client_new cn = {.env = "mock", .name = "jwt", .redirect_uris = uris,
-				.nredirect = 1, .auth_method = "client_secret_jwt"};
+	struct client_new cn = {.env = "mock",
+	                        .name = "jwt",
+	                        .redirect_uris = uris,
+	                        .nredirect = 1,
+	                        .auth_method = "client_secret_jwt"};
 	struct client *c = NULL;
 	json_t *out = NULL;
 	char *opened = NULL;
 
 	assert_int_equal(client_add(&out, f->s, &f->sec, &cn), 0);
-	assert_int_equal(client_get(&c, f->s, "mock",
-				    json_string_value(json_object_get(out, "client_id"))),
-			 0);
+	assert_int_equal(
+	    client_get(&c, f->s, "mock", json_string_value(json_object_get(out, "client_id"))), 0);
 	assert_non_null(c->secret_sealed);
 	assert_int_equal(crypto_open(&opened, f->sec.seal_key, c->secret_sealed), 0);
 	assert_string_equal(opened, json_string_value(json_object_get(out, "client_secret")));
@@ -196,12 +202,12 @@ static void test_secret_jwt_sealed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_redirect_uri_rules),
-		cmocka_unit_test(test_algs),
-		cmocka_unit_test_setup_teardown(test_secrets_stable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_add_and_get, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_add_refuses, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_secret_jwt_sealed, setup, teardown),
+	    cmocka_unit_test(test_redirect_uri_rules),
+	    cmocka_unit_test(test_algs),
+	    cmocka_unit_test_setup_teardown(test_secrets_stable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_add_and_get, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_add_refuses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_secret_jwt_sealed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

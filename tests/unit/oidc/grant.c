@@ -27,10 +27,17 @@ static void test_round_trip(void **state)
 	arena *a = arena_new();
 	json_t *amr = json_pack("[s]", "pwd");
 	json_t *claims = json_pack("{s:{s:n}}", "userinfo", "email");
-	struct grant g = {.uid = "910000000001", .client_id = "1.apps.supplier",
-			  .scope = "openid selectedrole", .nonce = "n-0S6_WzA2Mj", .sid = "sid1",
-			  .acr = "AAL1_USERPASS", .amr = amr, .aal = 1, .auth_time = 1795886857,
-			  .selected_roleid = "555254241101", .claims = claims};
+	struct grant g = {.uid = "910000000001",
+	                  .client_id = "1.apps.supplier",
+	                  .scope = "openid selectedrole",
+	                  .nonce = "n-0S6_WzA2Mj",
+	                  .sid = "sid1",
+	                  .acr = "AAL1_USERPASS",
+	                  .amr = amr,
+	                  .aal = 1,
+	                  .auth_time = 1795886857,
+	                  .selected_roleid = "555254241101",
+	                  .claims = claims};
 	struct grant back;
 	json_t *j;
 	char *text;
@@ -87,9 +94,9 @@ static void test_corrupt(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scope_has),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_corrupt),
+	    cmocka_unit_test(test_scope_has),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_corrupt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
