@@ -71,23 +71,14 @@ static int hint_subject(struct authz *z, const char *hint, const char **sub_out)
 /* The scopes careid grants: the request's, less those it does not know, each once. */
 static const char *granted_scope(arena *a, const char *requested)
 {
-	static const char *const known[] = {"openid",
-	                                    "profile",
-	                                    "email",
-	                                    "nhsperson",
-	                                    "associatedorgs",
-	                                    "organisationalmemberships",
-	                                    "professionalmemberships",
-	                                    "nationalrbacaccess",
-	                                    "selectedrole"};
 	struct buf b;
 	char *out = NULL;
 	int rc = 0;
 
 	buf_init(&b, PARAM_MAX);
-	for (size_t i = 0; !rc && i < sizeof(known) / sizeof(known[0]); i++)
-		if (scope_has(requested, known[i]))
-			rc = buf_printf(&b, "%s%s", b.len ? " " : "", known[i]);
+	for (size_t i = 0; !rc && oidc_scopes[i]; i++)
+		if (scope_has(requested, oidc_scopes[i]))
+			rc = buf_printf(&b, "%s%s", b.len ? " " : "", oidc_scopes[i]);
 	if (!rc)
 		out = arena_strndup(a, b.ptr, b.len);
 	buf_release(&b);

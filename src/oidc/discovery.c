@@ -5,16 +5,16 @@
 #include "core/error.h"
 #include "oidc/oidc_int.h"
 
-static const char *const scopes[] = {"openid",
-                                     "profile",
-                                     "email",
-                                     "nhsperson",
-                                     "associatedorgs",
-                                     "organisationalmemberships",
-                                     "professionalmemberships",
-                                     "nationalrbacaccess",
-                                     "selectedrole",
-                                     NULL};
+const char *const oidc_scopes[] = {"openid",
+                                   "profile",
+                                   "email",
+                                   "nhsperson",
+                                   "associatedorgs",
+                                   "organisationalmemberships",
+                                   "professionalmemberships",
+                                   "nationalrbacaccess",
+                                   "selectedrole",
+                                   NULL};
 
 static const char *const claims[] = {"sub",
                                      "iss",
@@ -101,7 +101,7 @@ int discovery_build(provider *p, struct env_state *e)
 		json_decref(acr_list);
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	}
-	json_object_set_new(d, "scopes_supported", strings(scopes));
+	json_object_set_new(d, "scopes_supported", strings(oidc_scopes));
 	json_object_set_new(d, "response_types_supported", json_pack("[s]", "code"));
 	json_object_set_new(d, "response_modes_supported", json_pack("[s]", "query"));
 	json_object_set_new(d, "grant_types_supported",

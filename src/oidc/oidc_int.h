@@ -95,6 +95,8 @@ int oidc_no_store(struct http_response *res);
 int keys_load_env(provider *p, struct env_state *e);
 
 /* discovery.c */
+/* The scopes careid knows (CIS2's), NULL-terminated. */
+extern const char *const oidc_scopes[];
 int discovery_build(provider *p, struct env_state *e);
 int discovery_handle(struct oidc_req *r);
 int jwks_handle(struct oidc_req *r);
