@@ -10,7 +10,7 @@
 #include "oidc/clients.h"
 
 static const struct opt add_spec[] = {
-    {"env", "ENV", "environment: mock, int, dep or live (required)", false},
+    {"env", "ENV", "environment: mock, int, dep, live or portal (required)", false},
     {"name", "NAME", "the client's name, shown on sign-in pages (required)", false},
     {"redirect-uri", "URI", "an exact redirect URI: https, or http on a loopback host", true},
     {"auth", "METHOD",

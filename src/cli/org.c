@@ -11,7 +11,7 @@
 #include "directory/directory.h"
 
 static const struct opt ADD_OPTS[] = {
-    {"env", "ENV", "environment: mock, int, dep or live (required)", false},
+    {"env", "ENV", "environment: mock, int, dep, live or portal (required)", false},
     {"code", "ODS", "ODS code: 3 to 6 letters and digits, e.g. RBA, A81001 (required)", false},
     {"name", "NAME", "the organisation's name (required)", false},
     CLI_STORE_OPTS,

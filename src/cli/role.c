@@ -11,7 +11,7 @@
 #include "directory/directory.h"
 
 static const struct opt ADD_OPTS[] = {
-    {"env", "ENV", "environment: mock, int, dep or live (required)", false},
+    {"env", "ENV", "environment: mock, int, dep, live or portal (required)", false},
     {"uid", "UID", "the user's 12-digit UID (required)", false},
     {"org", "ODS", "ODS code of the organisation, e.g. RBA (required)", false},
     {"role-code", "CODE", "national RBAC job role code, e.g. S8000:G8000:R8001 (required)", false},
@@ -141,7 +141,7 @@ static int role_add(int argc, char **argv)
 	}
 	env = opts_get(o, "env");
 	if (!env_valid(env)) {
-		status = cli_usage(cmd, "unknown environment '%s' (mock, int, dep, live)", env);
+		status = cli_usage(cmd, "unknown environment '%s' (mock, int, dep, live, portal)", env);
 		goto out;
 	}
 	if ((status = pairs_parse(&acts, o, "activity")) ||

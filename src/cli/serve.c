@@ -290,7 +290,7 @@ int cmd_serve(int argc, char **argv)
 	if (opts_flag(o, "help")) {
 		cli_help("serve [--listen ADDR:PORT] [--db URL] [--public-url URL] [--demo]",
 		         "Serves the CIS2-compatible OpenID Connect provider for the environments "
-		         "mock, int, dep and live,\neach at {public-url}/realms/{env}. Stops "
+		         "mock, int, dep and live (and the onboarding portal's),\neach at {public-url}/realms/{env}. Stops "
 		         "gracefully on SIGTERM.",
 		         spec);
 		opts_free(o);

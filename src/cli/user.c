@@ -13,7 +13,7 @@
 #define CONTINUE (-1) /* parse() and require(): no exit status yet */
 
 static const struct opt ADD_OPTS[] = {
-    {"env", "ENV", "environment: mock, int, dep or live (required)", false},
+    {"env", "ENV", "environment: mock, int, dep, live or portal (required)", false},
     {"uid", "UID", "the user's 12-digit UID, e.g. 910000000001 (required)", false},
     {"given-name", "NAME", "given name (required)", false},
     {"family-name", "NAME", "family name (required)", false},
@@ -28,14 +28,14 @@ static const struct opt ADD_OPTS[] = {
 };
 
 static const struct opt SHOW_OPTS[] = {
-    {"env", "ENV", "environment: mock, int, dep or live (default mock)", false},
+    {"env", "ENV", "environment: mock, int, dep, live or portal (default mock)", false},
     {"uid", "UID", "the user's 12-digit UID (required)", false},
     CLI_STORE_OPTS,
     {NULL, NULL, NULL, false},
 };
 
 static const struct opt LIST_OPTS[] = {
-    {"env", "ENV", "environment: mock, int, dep or live (default mock)", false},
+    {"env", "ENV", "environment: mock, int, dep, live or portal (default mock)", false},
     CLI_STORE_OPTS,
     {NULL, NULL, NULL, false},
 };
@@ -68,7 +68,7 @@ static int require(const opts *o, const char *cmd, const char *const *names)
 			return cli_usage(cmd, "--%s is required", *names);
 	}
 	if (env && !env_valid(env))
-		return cli_usage(cmd, "unknown environment '%s' (mock, int, dep, live)", env);
+		return cli_usage(cmd, "unknown environment '%s' (mock, int, dep, live, portal)", env);
 	return CONTINUE;
 }
 

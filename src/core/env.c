@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-const char *const env_names[ENV_COUNT] = {"mock", "int", "dep", "live"};
+const char *const env_names[ENV_COUNT] = {"mock", "int", "dep", "live", "portal"};
 
 int env_index(const char *name)
 {

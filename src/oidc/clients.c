@@ -274,7 +274,7 @@ static int validate(const struct client_new *c, const char *method, const char *
 
 	if (!env_valid(c->env))
 		return careid_error_set(CAREID_EINVALID,
-		                        "environment must be mock, int, dep or live");
+		                        "environment must be mock, int, dep, live or portal");
 	if (!c->name || !*c->name || strlen(c->name) > CLIENT_NAME_MAX)
 		return careid_error_set(CAREID_EINVALID,
 		                        "a client name of 1 to %d characters is needed",

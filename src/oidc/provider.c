@@ -35,9 +35,9 @@ static int env_init(provider *p, struct env_state *e, int i, const char *issuer)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	if (!*e->issuer_path)
 		return careid_error_set(CAREID_EINVALID, "issuer %s needs a path", e->issuer);
-	/* Only passwords today (AAL1), accepted in mock alone; int, dep and live
-	 * want AAL3 by default, as CIS2 does. */
-	if (i == 0) {
+	/* Only passwords today (AAL1), accepted in mock and the portal; int, dep
+	 * and live want AAL3 by default, as CIS2 does. */
+	if (i == 0 || i == ENV_PORTAL) {
 		e->offered = AUTHN_PWD;
 		e->default_acr = NULL;
 	} else {
