@@ -15,12 +15,15 @@ struct demo_rp {
 	json_t *users;
 };
 
-int demo_rp_new(demo_rp **out, provider *p, store *s, const templates *t,
-		const char *public_url, const json_t *users)
+int demo_rp_new(demo_rp **out, provider *p, store *s, const templates *t, const char *public_url,
+                const json_t *users)
 {
 	demo_rp *d = calloc(1, sizeof(*d));
-	struct rp_opts o = {.env = 0, .name = "careid demo relying party", .scope = DEMO_SCOPE,
-			    .cookie = "careid_demo", .cookie_path = "/demo/"};
+	struct rp_opts o = {.env = 0,
+	                    .name = "careid demo relying party",
+	                    .scope = DEMO_SCOPE,
+	                    .cookie = "careid_demo",
+	                    .cookie_path = "/demo/"};
 	char *redirect = NULL;
 	int rc;
 
@@ -51,8 +54,7 @@ void demo_rp_free(demo_rp *d)
 	free(d);
 }
 
-static int render(demo_rp *d, struct http_response *res, int status, const char *name,
-		  json_t *ctx)
+static int render(demo_rp *d, struct http_response *res, int status, const char *name, json_t *ctx)
 {
 	struct buf b;
 	int rc;
@@ -87,17 +89,18 @@ static int callback(demo_rp *d, struct http_request *req, struct http_response *
 		return rc;
 	if (r.error)
 		rc = render(d, res, 400, "demo_result",
-			    json_pack("{s:s, s:s, s:s?}", "title", "Sign-in failed", "failure",
-				      r.error, "detail", r.error_detail));
+		            json_pack("{s:s, s:s, s:s?}", "title", "Sign-in failed", "failure",
+		                      r.error, "detail", r.error_detail));
 	else
 		rc = render(d, res, 200, "demo_result",
-			    json_pack("{s:s, s:o, s:o, s:o, s:O?, s:O?, s:O?}", "title",
-				      "What the relying party received", "id_token_header",
-				      pretty(r.header), "id_token_claims", pretty(r.claims),
-				      "userinfo", pretty(r.userinfo ? r.userinfo : json_null()),
-				      "selected_roleid", json_object_get(r.claims, "selected_roleid"),
-				      "roles", json_object_get(r.userinfo, "nhsid_nrbac_roles"), "name",
-				      json_object_get(r.userinfo, "name")));
+		            json_pack("{s:s, s:o, s:o, s:o, s:O?, s:O?, s:O?}", "title",
+		                      "What the relying party received", "id_token_header",
+		                      pretty(r.header), "id_token_claims", pretty(r.claims),
+		                      "userinfo", pretty(r.userinfo ? r.userinfo : json_null()),
+		                      "selected_roleid",
+		                      json_object_get(r.claims, "selected_roleid"), "roles",
+		                      json_object_get(r.userinfo, "nhsid_nrbac_roles"), "name",
+		                      json_object_get(r.userinfo, "name")));
 	rp_result_release(&r);
 	return rc;
 }
@@ -115,8 +118,8 @@ int demo_rp_handle(demo_rp *d, struct http_request *req, struct http_response *r
 		rc = http_redirect(res, 302, "/demo/");
 	else if (strcmp(req->path, "/demo/") == 0)
 		rc = render(d, res, 200, "demo",
-			    json_pack("{s:s, s:O?, s:s}", "title", "Demo relying party", "users",
-				      d->users, "scope", DEMO_SCOPE));
+		            json_pack("{s:s, s:O?, s:s}", "title", "Demo relying party", "users",
+		                      d->users, "scope", DEMO_SCOPE));
 	else if (strcmp(req->path, "/demo/login") == 0)
 		rc = rp_login(d->rp, req, res, NULL, NULL);
 	else if (strcmp(req->path, "/demo/callback") == 0)

@@ -25,8 +25,8 @@ struct rp {
 static int remove_previous(store *s, const char *env, const char *name)
 {
 	static const char sql_uris[] =
-		"DELETE FROM client_redirect_uris WHERE env = $1 AND client_id IN "
-		"(SELECT client_id FROM clients WHERE env = $2 AND name = $3)";
+	    "DELETE FROM client_redirect_uris WHERE env = $1 AND client_id IN "
+	    "(SELECT client_id FROM clients WHERE env = $2 AND name = $3)";
 	static const char sql_clients[] = "DELETE FROM clients WHERE env = $1 AND name = $2";
 	int rc = store_exec(s, sql_uris, "ttt", env, env, name);
 
@@ -39,9 +39,11 @@ int rp_new(rp **out, provider *p, store *s, const struct rp_opts *o)
 {
 	rp *r = calloc(1, sizeof(*r));
 	const char *uris[1] = {o->redirect_uri};
-	struct client_new cn = {.env = env_names[o->env], .name = o->name,
-				.auth_method = "client_secret_post", .redirect_uris = uris,
-				.nredirect = 1};
+	struct client_new cn = {.env = env_names[o->env],
+	                        .name = o->name,
+	                        .auth_method = "client_secret_post",
+	                        .redirect_uris = uris,
+	                        .nredirect = 1};
 	json_t *reg = NULL;
 	int rc;
 
@@ -98,16 +100,19 @@ static bool local_path(const char *s)
 	if (!s || s[0] != '/' || s[1] == '/' || s[1] == '\\' || strlen(s) > RETURN_TO_MAX)
 		return false;
 	for (; *s; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || (*s == '.' && s[1] == '.'))
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f ||
+		    (*s == '.' && s[1] == '.'))
 			return false;
 	return true;
 }
 
 int rp_login(rp *r, struct http_request *req, struct http_response *res, const char *return_to,
-	     const char *prompt)
+             const char *prompt)
 {
-	struct cookie_attrs attrs = {.path = r->cookie_path, .max_age = TX_TTL,
-				     .secure = provider_secure_cookies(r->p), .same_site = "Lax"};
+	struct cookie_attrs attrs = {.path = r->cookie_path,
+	                             .max_age = TX_TTL,
+	                             .secure = provider_secure_cookies(r->p),
+	                             .same_site = "Lax"};
 	char state[32], nonce[32], verifier[64], challenge[44], back[700];
 	const char *kv[18];
 	char *value, *loc, *authz;
@@ -143,16 +148,15 @@ static int fail(struct rp_result *out, const char *error, const char *detail)
 	return 0;
 }
 
-int rp_callback(rp *r, struct http_request *req, struct http_response *res,
-		struct rp_result *out)
+int rp_callback(rp *r, struct http_request *req, struct http_response *res, struct rp_result *out)
 {
 	static const char *const algs[] = {"RS256", NULL};
 	const char *cookie = http_cookie(req, r->cookie), *code = form_get(&req->query, "code");
 	const char *state = form_get(&req->query, "state"), *err = form_get(&req->query, "error");
 	struct env_state *env = &r->p->envs[r->env];
 	struct fetch_result tr = {0}, ur = {0};
-	struct cookie_attrs clear = {.path = r->cookie_path, .max_age = -1,
-				     .secure = provider_secure_cookies(r->p)};
+	struct cookie_attrs clear = {
+	    .path = r->cookie_path, .max_age = -1, .secure = provider_secure_cookies(r->p)};
 	json_t *tokens = NULL;
 	char *parts[4], *body, *url;
 	const char *id_token, *access, *nonce;
@@ -172,7 +176,8 @@ int rp_callback(rp *r, struct http_request *req, struct http_response *res,
 	if (!parts[3])
 		return fail(out, "missing_state", "Start again: the sign-in was not started here.");
 	if (!crypto_streq(parts[0], state))
-		return fail(out, "state_mismatch", "The sign-in answer does not belong to this browser.");
+		return fail(out, "state_mismatch",
+		            "The sign-in answer does not belong to this browser.");
 	http_set_cookie(res, r->cookie, "", &clear);
 	if (*parts[3]) {
 		char back[RETURN_TO_MAX + 1];
@@ -185,18 +190,19 @@ int rp_callback(rp *r, struct http_request *req, struct http_response *res,
 		}
 	}
 	body = arena_printf(req->arena,
-			    "grant_type=authorization_code&code=%s&redirect_uri=%s&client_id=%s&"
-			    "client_secret=%s&code_verifier=%s",
-			    form_encode(req->arena, code), form_encode(req->arena, r->redirect_uri),
-			    form_encode(req->arena, r->client_id),
-			    form_encode(req->arena, r->client_secret), parts[2]);
+	                    "grant_type=authorization_code&code=%s&redirect_uri=%s&client_id=%s&"
+	                    "client_secret=%s&code_verifier=%s",
+	                    form_encode(req->arena, code), form_encode(req->arena, r->redirect_uri),
+	                    form_encode(req->arena, r->client_id),
+	                    form_encode(req->arena, r->client_secret), parts[2]);
 	url = arena_printf(req->arena, "%s/access_token", env->issuer);
 	if (!body || !url)
 		return CAREID_ENOMEM;
 	rc = fetch_post_form(&tr, url, body, 10);
 	if (rc || tr.status != 200) {
 		rc = fail(out, "token_request_failed",
-			  rc ? "careid's token endpoint did not answer" : "the token request failed");
+		          rc ? "careid's token endpoint did not answer"
+		             : "the token request failed");
 		goto out;
 	}
 	tokens = json_loads(tr.body.ptr, 0, NULL);

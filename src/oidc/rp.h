@@ -22,8 +22,8 @@ struct rp_opts {
 	const char *name;         /* client name; a client of this name is replaced at start */
 	const char *redirect_uri; /* absolute callback URL */
 	const char *scope;
-	const char *cookie;       /* name of the cookie holding state, nonce and verifier */
-	const char *cookie_path;  /* e.g. "/demo/" */
+	const char *cookie;      /* name of the cookie holding state, nonce and verifier */
+	const char *cookie_path; /* e.g. "/demo/" */
 };
 
 /* Registers (or re-registers) the client in the environment. */
@@ -36,14 +36,14 @@ void rp_free(rp *r);
  * rp_callback(). `prompt` may be NULL.
  */
 int rp_login(rp *r, struct http_request *req, struct http_response *res, const char *return_to,
-	     const char *prompt);
+             const char *prompt);
 
 struct rp_result {
-	json_t *header;   /* the ID token's JOSE header */
-	json_t *claims;   /* the verified ID token claims */
-	json_t *userinfo; /* the userinfo answer, or NULL */
-	char *return_to;  /* as given to rp_login(), or NULL */
-	const char *error;       /* on failure: a short code ("access_denied", "state_mismatch", …) */
+	json_t *header;    /* the ID token's JOSE header */
+	json_t *claims;    /* the verified ID token claims */
+	json_t *userinfo;  /* the userinfo answer, or NULL */
+	char *return_to;   /* as given to rp_login(), or NULL */
+	const char *error; /* on failure: a short code ("access_denied", "state_mismatch", …) */
 	const char *error_detail; /* on failure: a sentence */
 };
 
@@ -54,8 +54,7 @@ struct rp_result {
  * failed sign-in is not an internal error); negative on internal failure.
  * rp_result_release() frees what it holds.
  */
-int rp_callback(rp *r, struct http_request *req, struct http_response *res,
-		struct rp_result *out);
+int rp_callback(rp *r, struct http_request *req, struct http_response *res, struct rp_result *out);
 void rp_result_release(struct rp_result *res);
 
 #endif
