@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -19,6 +20,9 @@
 #include "http/template.h"
 #include "oidc/demo.h"
 #include "oidc/provider.h"
+#include "onboarding/onboarding.h"
+#include "outbox/mail.h"
+#include "outbox/outbox.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_ASSETS "node_modules/nhsuk-frontend/dist/nhsuk"
@@ -47,6 +51,7 @@ struct app {
 	const char *assets_dir;
 	_Atomic(provider *) provider; /* NULL until ready */
 	_Atomic(demo_rp *) demo;
+	_Atomic(onboarding *) onboarding;
 };
 
 static int ops(struct app *app, struct http_request *req, struct http_response *res)
@@ -103,6 +108,8 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	rc = provider_handle(p, req, res);
 	if (!rc && demo)
 		rc = demo_rp_handle(demo, req, res);
+	if (!rc && atomic_load(&app->onboarding))
+		rc = onboarding_handle(atomic_load(&app->onboarding), req, res);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	if (strcmp(req->path, "/") == 0)
@@ -168,6 +175,32 @@ static void print_banner(const char *url, const json_t *seed)
 	fflush(stdout);
 }
 
+/* The onboarding portal's demo accounts: a developer and a reviewer. */
+static int seed_portal(store *s, json_t *seed)
+{
+	static const struct {
+		const char *email, *name;
+		bool reviewer;
+	} accounts[] = {
+	    {"developer@supplier.example", "Sam Developer", false},
+	    {"reviewer@cis2.example", "Riley Reviewer", true},
+	};
+	json_t *list = json_array();
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < sizeof(accounts) / sizeof(accounts[0]); i++) {
+		rc = onboarding_account_add(s, accounts[i].email, accounts[i].name,
+		                            DIRECTORY_DEMO_PASSWORD, accounts[i].reviewer, NULL);
+		if (rc == CAREID_EEXISTS)
+			rc = 0;
+		json_array_append_new(list, json_pack("{s:s, s:s, s:b}", "email", accounts[i].email,
+		                                      "name", accounts[i].name, "reviewer",
+		                                      accounts[i].reviewer));
+	}
+	json_object_set_new(seed, "portal_accounts", list);
+	return rc;
+}
+
 static int serve(opts *o)
 {
 	struct app app = {0};
@@ -180,9 +213,14 @@ static int serve(opts *o)
 	http_server *srv = NULL;
 	provider *p = NULL;
 	demo_rp *demo = NULL;
+	onboarding *ob = NULL;
+	outbox *box = NULL;
+	struct outbox_handler handlers[1];
+	struct mail_config mail = {0};
+	struct onboarding_opts oo = {0};
 	json_t *seed = NULL;
 	sigset_t sigs;
-	long nthreads = 4;
+	long nthreads = sysconf(_SC_NPROCESSORS_ONLN) > 4 ? sysconf(_SC_NPROCESSORS_ONLN) : 4;
 	int rc, sig;
 
 	rc = parse_listen(opts_get_or(o, "listen", DEFAULT_LISTEN), addr, sizeof(addr), &port);
@@ -216,9 +254,21 @@ static int serve(opts *o)
 	}
 	if (opts_flag(o, "demo")) {
 		rc = directory_seed_demo(app.store, &seed);
+		if (!rc)
+			rc = seed_portal(app.store, seed);
 		if (rc)
 			goto out;
 	}
+	mail.smtp_url = opts_get(o, "smtp-url");
+	mail.file = opts_get_or(o, "mail-file", "var/mail.log");
+	mail.from = opts_get_or(o, "mail-from", "noreply@careid.localhost");
+	rc = mail_handler(&handlers[0], &mail);
+	if (!rc)
+		rc = outbox_new(&box, app.store, handlers, 1, NULL);
+	if (!rc)
+		rc = outbox_start(box);
+	if (rc)
+		goto out;
 	so.addr = addr;
 	so.port = port;
 	so.threads = (unsigned)nthreads;
@@ -251,9 +301,17 @@ static int serve(opts *o)
 	rc = provider_new(&p, &po);
 	if (!rc && opts_flag(o, "demo"))
 		rc = demo_rp_new(&demo, p, app.store, tpl, public_url, seed);
+	oo.provider = p;
+	oo.store = app.store;
+	oo.templates = tpl;
+	oo.public_url = public_url;
+	oo.etc_dir = opts_get_or(o, "etc-dir", "etc");
+	if (!rc)
+		rc = onboarding_new(&ob, &oo);
 	if (rc)
 		goto out;
 	atomic_store(&app.demo, demo);
+	atomic_store(&app.onboarding, ob);
 	atomic_store(&app.provider, p);
 	printf("careid listening on %s\n", public_url);
 	fflush(stdout);
@@ -265,6 +323,9 @@ static int serve(opts *o)
 	log_pack(LOG_INFO, "stopping", "{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
 	http_server_stop(srv, 10);
+	outbox_stop(box);
+	outbox_free(box);
+	onboarding_free(ob);
 	demo_rp_free(demo);
 	provider_free(p);
 	templates_free(tpl);
@@ -290,7 +351,8 @@ int cmd_serve(int argc, char **argv)
 	if (opts_flag(o, "help")) {
 		cli_help("serve [--listen ADDR:PORT] [--db URL] [--public-url URL] [--demo]",
 		         "Serves the CIS2-compatible OpenID Connect provider for the environments "
-		         "mock, int, dep and live (and the onboarding portal's),\neach at {public-url}/realms/{env}. Stops "
+		         "mock, int, dep and live (and the onboarding portal's),\neach at "
+		         "{public-url}/realms/{env}. Stops "
 		         "gracefully on SIGTERM.",
 		         spec);
 		opts_free(o);

@@ -267,6 +267,13 @@ int authorize_continue(struct oidc_req *r, json_t *params, const struct session 
 	return proceed(r, params, s, tx_id);
 }
 
+static void res_reset(struct http_response *res)
+{
+	res->status = 200;
+	res->nheaders = 0;
+	buf_reset(&res->body);
+}
+
 int authorize_handle(struct oidc_req *r)
 {
 	struct authz z = {r, NULL, NULL, NULL, NULL};
@@ -310,7 +317,10 @@ int authorize_handle(struct oidc_req *r)
 		goto out;
 	}
 	z.redirect_uri = arena_strdup(r->a, z.redirect_uri);
+	/* A state too long to be valid is not echoed either. */
 	z.state = form_count(f, "state") == 1 ? form_get(f, "state") : NULL;
+	if (z.state && strlen(z.state) > PARAM_MAX)
+		z.state = NULL;
 	rc = validate(&z, &params);
 	if (rc || !params)
 		goto out;
@@ -324,7 +334,10 @@ int authorize_handle(struct oidc_req *r)
 			rc = proceed(r, params, &s, NULL);
 		if (rc > 0)
 			rc = 0;
-		goto out;
+		if (rc != CAREID_ENOTFOUND)
+			goto out;
+		/* the session's user has left the directory: sign in afresh */
+		res_reset(r->res);
 	}
 	if (prompt && strcmp(prompt, "none") == 0) {
 		rc = fail(&z, "login_required", "the user is not signed in");

@@ -78,11 +78,9 @@ static bool aud_ok(const json_t *aud, const char *token_endpoint, const char *is
 	return false;
 }
 
-static int client_jwks(json_t **out, const struct client *c)
+/* The client's registered JWKS, or its jwks_uri document (cached). */
+static int client_jwks(json_t **out, struct oidc_req *r, const struct client *c, bool refresh)
 {
-	struct fetch_result fr = {0};
-	int rc;
-
 	*out = NULL;
 	if (c->jwks) {
 		*out = json_loads(c->jwks, 0, NULL);
@@ -90,13 +88,9 @@ static int client_jwks(json_t **out, const struct client *c)
 	}
 	if (!c->jwks_uri)
 		return careid_error_set(CAREID_EINVALID, "client has no keys");
-	rc = fetch_get(&fr, c->jwks_uri, 5);
-	if (!rc && fr.status == 200)
-		*out = json_loads(fr.body.ptr, 0, NULL);
-	buf_release(&fr.body);
-	if (rc)
-		return rc;
-	return *out ? 0 : careid_error_set(CAREID_EIO, "JWKS URI answered no JWKS");
+	char *key = arena_printf(r->a, "%s %s", c->env, c->client_id);
+
+	return key ? jwks_cache_get(r->p->jwks, key, c->jwks_uri, refresh, out) : CAREID_ENOMEM;
 }
 
 static int verify_assertion(struct oidc_req *r, struct client_auth *ca, const char *assertion)
@@ -136,9 +130,17 @@ static int verify_assertion(struct oidc_req *r, struct client_auth *ca, const ch
 		goto out;
 	}
 	if (strcmp(ca->client->auth_method, "private_key_jwt") == 0) {
-		rc = client_jwks(&keys, ca->client);
+		rc = client_jwks(&keys, r, ca->client, false);
 		if (!rc)
 			rc = jws_verify_jwks(&verified, assertion, keys, pk_algs);
+		if (rc == CAREID_EDENIED && ca->client->jwks_uri) {
+			/* perhaps a key the client has just rotated in */
+			json_decref(keys);
+			keys = NULL;
+			rc = client_jwks(&keys, r, ca->client, true);
+			if (!rc)
+				rc = jws_verify_jwks(&verified, assertion, keys, pk_algs);
+		}
 	} else if (strcmp(ca->client->auth_method, "client_secret_jwt") == 0 &&
 	           ca->client->secret_sealed) {
 		char *secret = NULL;

@@ -89,13 +89,12 @@ int discovery_build(provider *p, struct env_state *e)
 
 	(void)p;
 	acr_list = strings(acrs);
-	d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "issuer", e->issuer,
-	              "authorization_endpoint", endpoint(e, "/authorize"), "token_endpoint",
-	              endpoint(e, "/access_token"), "userinfo_endpoint", endpoint(e, "/userinfo"),
-	              "jwks_uri", endpoint(e, "/connect/jwk_uri"), "end_session_endpoint",
-	              endpoint(e, "/connect/endSession"), "introspection_endpoint",
-	              endpoint(e, "/introspect"), "revocation_endpoint",
-	              endpoint(e, "/token/revoke"));
+	/* end_session, introspection and revocation endpoints are advertised
+	 * once they exist (issue 5): a client must never be sent to a 404. */
+	d = json_pack("{s:s, s:o, s:o, s:o, s:o}", "issuer", e->issuer, "authorization_endpoint",
+	              endpoint(e, "/authorize"), "token_endpoint", endpoint(e, "/access_token"),
+	              "userinfo_endpoint", endpoint(e, "/userinfo"), "jwks_uri",
+	              endpoint(e, "/connect/jwk_uri"));
 	if (!d || !acr_list) {
 		json_decref(d);
 		json_decref(acr_list);

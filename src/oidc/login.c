@@ -219,6 +219,16 @@ static int signin_post(struct oidc_req *r)
 		return render_signin(r, 200, &t, username,
 		                     "The username or password is incorrect.");
 	}
+	/* The client named who should sign in (id_token_hint): nobody else may. */
+	if (pget(t.params, "hint_sub") && strcmp(pget(t.params, "hint_sub"), u->uid) != 0) {
+		char *msg =
+		    arena_printf(r->a, "The service asked for user %s. Sign in as that user.",
+		                 pget(t.params, "hint_sub"));
+
+		dir_user_free(u);
+		return msg ? render_signin(r, 200, &t, pget(t.params, "hint_sub"), msg)
+		           : CAREID_ENOMEM;
+	}
 	acr_achieved(acr, AUTHN_PWD, pget(t.params, "acr_values"), NULL, r->env->default_acr);
 	rc = session_start(&s, r, u->uid, AUTHN_PWD, acr);
 	dir_user_free(u);
@@ -248,7 +258,10 @@ int login_handle(struct oidc_req *r)
 		return expired_page(r);
 	if (rc)
 		return rc;
-	return render_signin(r, 200, &t, pget(t.params, "login_hint"), NULL);
+	return render_signin(r, 200, &t,
+	                     pget(t.params, "login_hint") ? pget(t.params, "login_hint")
+	                                                  : pget(t.params, "hint_sub"),
+	                     NULL);
 }
 
 /* The signed-in user of a transaction, checked against this browser's session. */

@@ -37,6 +37,15 @@ struct env_state {
 	const char *default_acr; /* NULL: any offered method */
 };
 
+/* jwks_cache.c: clients' jwks_uri documents, shared by the worker threads. */
+typedef struct jwks_cache jwks_cache;
+jwks_cache *jwks_cache_new(void);
+void jwks_cache_free(jwks_cache *c);
+/* The JWKS of a client at `uri` (`key` names the client, e.g. "env client_id"):
+ * cached for minutes; `refresh` asks for a fresh copy (a key not found),
+ * which is fetched at most every 10 seconds. */
+int jwks_cache_get(jwks_cache *c, const char *key, const char *uri, bool refresh, json_t **out);
+
 struct provider {
 	store *store;
 	const templates *templates;
@@ -45,6 +54,7 @@ struct provider {
 	bool secure;
 	struct secrets secrets;
 	struct env_state envs[ENV_COUNT];
+	jwks_cache *jwks;
 };
 
 /* What one request to an issuer needs. */

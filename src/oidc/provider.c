@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "authn/assurance.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "oidc/oidc_int.h"
 
@@ -50,6 +51,15 @@ static int env_init(provider *p, struct env_state *e, int i, const char *issuer)
 	return rc;
 }
 
+/* True when `a` equals `b` or lies under it ("/x" and "/x/int"): routing is
+ * by path, so such issuers would swallow each other's requests. */
+static bool paths_overlap(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
 int provider_new(provider **out, const struct provider_opts *opts)
 {
 	provider *p = calloc(1, sizeof(*p));
@@ -71,9 +81,22 @@ int provider_new(provider **out, const struct provider_opts *opts)
 	while (n && p->public_url[n - 1] == '/')
 		p->public_url[--n] = '\0';
 	p->secure = strncmp(p->public_url, "https://", 8) == 0;
+	p->jwks = jwks_cache_new();
+	if (!p->jwks) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
 	rc = secrets_load(&p->secrets, p->store);
 	for (int i = 0; !rc && i < ENV_COUNT; i++)
 		rc = env_init(p, &p->envs[i], i, opts->issuers[i]);
+	for (int i = 0; !rc && i < ENV_COUNT; i++)
+		for (int j = 0; !rc && j < ENV_COUNT; j++)
+			if (i != j && paths_overlap(p->envs[i].issuer_path, p->envs[j].issuer_path))
+				rc = careid_error_set(CAREID_EINVALID,
+				                      "the issuers of %s (%s) and %s (%s) overlap: "
+				                      "requests could not tell them apart",
+				                      env_names[i], p->envs[i].issuer, env_names[j],
+				                      p->envs[j].issuer);
 out:
 	if (rc) {
 		provider_free(p);
@@ -99,6 +122,7 @@ void provider_free(provider *p)
 		free(e->jwks_text);
 	}
 	memset(&p->secrets, 0, sizeof(p->secrets));
+	jwks_cache_free(p->jwks);
 	free(p->public_url);
 	free(p);
 }
@@ -106,6 +130,37 @@ void provider_free(provider *p)
 const char *provider_issuer(const provider *p, int env)
 {
 	return p->envs[env].issuer;
+}
+
+int provider_token_subject(provider *p, int env, const char *token, char **uid_out)
+{
+	static const char sql[] = "SELECT uid FROM tokens WHERE token_hash = $1 AND env = $2 AND "
+	                          "kind = 'access' AND revoked_at IS NULL AND expires_at > $3";
+	char hash[CRYPTO_HASH_HEX];
+	store_stmt *st = NULL;
+	int rc;
+
+	*uid_out = NULL;
+	if (!token || !*token || strlen(token) > 100 || env < 0 || env >= ENV_COUNT)
+		return careid_error_set(CAREID_EDENIED, "no valid access token");
+	crypto_keyed_hash(hash, p->secrets.hash_key, token);
+	rc = store_query(p->store, &st, sql, "tti", hash, env_names[env], clock_now());
+	if (!rc) {
+		rc = store_next(st);
+		if (rc == 1)
+			*uid_out = strdup(store_text(st, 0));
+		rc = rc < 0     ? rc
+		     : rc == 0  ? careid_error_set(CAREID_EDENIED, "no valid access token")
+		     : *uid_out ? 0
+		                : CAREID_ENOMEM;
+	}
+	store_done(st);
+	return rc;
+}
+
+const struct secrets *provider_secrets(const provider *p)
+{
+	return &p->secrets;
 }
 
 bool provider_secure_cookies(const provider *p)

@@ -14,6 +14,7 @@
 #include "crypto/hash.h"
 #include "http/http.h"
 #include "http/template.h"
+#include "oidc/clients.h"
 #include "store/store.h"
 
 typedef struct provider provider;
@@ -40,6 +41,16 @@ int provider_handle(provider *p, struct http_request *req, struct http_response 
 
 /* The issuer of environment `env` (an index in env_names). */
 const char *provider_issuer(const provider *p, int env);
+
+/*
+ * The user an access token issued in environment `env` speaks for: `*uid_out`
+ * (malloc'd, free() it). CAREID_EDENIED for an unknown, expired or revoked
+ * token. Lets careid's own APIs accept the bearer tokens of its environments.
+ */
+int provider_token_subject(provider *p, int env, const char *token, char **uid_out);
+
+/* The keys shared by careid's services (CSRF, keyed hashes). Borrowed. */
+const struct secrets *provider_secrets(const provider *p);
 
 /* True when cookies must carry Secure (the public URL is https). */
 bool provider_secure_cookies(const provider *p);

@@ -33,36 +33,43 @@ static int store_token(struct oidc_req *r, const char *kind, const char *token,
 	return rc < 0 ? rc : 0;
 }
 
-/* Issues an access token, a refresh token and an ID token for grant `g`. */
+/*
+ * Issues an access token (for grant `g`), a refresh token (for `rg`, the
+ * grant a later refresh starts from) and an ID token. Runs inside the
+ * caller's transaction, which it commits once the tokens are stored, so the
+ * step that made them valid (a code or refresh token used up) and the tokens
+ * themselves commit together: a concurrent replay either sees neither or
+ * finds the tokens to revoke.
+ */
 static int issue(struct oidc_req *r, const struct client *c, const struct grant *g,
-                 const char *code_hash)
+                 const struct grant *rg, const char *code_hash)
 {
 	char access[64], refresh[64];
-	char *grant_text = NULL, *id_token = NULL;
+	char *grant_text = NULL, *refresh_text = NULL, *id_token = NULL;
 	json_t *claims = NULL, *body;
 	int rc;
 
 	grant_text = json_dumps(g->json, JSON_COMPACT);
-	if (!grant_text)
-		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	refresh_text = json_dumps(rg->json, JSON_COMPACT);
+	if (!grant_text || !refresh_text) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto fail;
+	}
 	rc = crypto_random_token(access, sizeof(access), 32);
 	if (!rc)
 		rc = crypto_random_token(refresh, sizeof(refresh), 32);
 	if (!rc)
-		rc = store_begin(r->p->store);
-	if (rc)
-		goto out;
-	rc = store_token(r, "access", access, c, g, grant_text, code_hash, ACCESS_TOKEN_TTL);
+		rc =
+		    store_token(r, "access", access, c, g, grant_text, code_hash, ACCESS_TOKEN_TTL);
 	if (!rc)
-		rc = store_token(r, "refresh", refresh, c, g, grant_text, code_hash,
+		rc = store_token(r, "refresh", refresh, c, rg, refresh_text, code_hash,
 		                 REFRESH_TOKEN_TTL);
-	if (rc) {
-		store_rollback(r->p->store);
-		goto out;
-	}
+	if (rc)
+		goto fail;
 	rc = store_commit(r->p->store);
-	if (!rc)
-		rc = claims_id_token(&claims, r, g, access, c->id_token_alg);
+	if (rc)
+		goto fail;
+	rc = claims_id_token(&claims, r, g, access, c->id_token_alg);
 	if (rc == CAREID_ENOTFOUND) {
 		rc = oidc_error_json(r, 400, "invalid_grant", "the user no longer exists");
 		goto out;
@@ -79,14 +86,19 @@ static int issue(struct oidc_req *r, const struct client *c, const struct grant 
 		rc = body ? http_send_json(r->res, 200, body) : CAREID_ENOMEM;
 	log_pack(LOG_INFO, "tokens_issued", "{s:s, s:s, s:s, s:s}", "request_id",
 	         r->req->request_id, "env", r->env->name, "client_id", c->client_id, "uid", g->uid);
+	goto out;
+fail:
+	store_rollback(r->p->store);
 out:
 	json_decref(claims);
 	free(id_token);
 	free(grant_text);
+	free(refresh_text);
 	return rc;
 }
 
-/* Revokes every token a code issued (a replayed code, RFC 6749 §4.1.2). */
+/* Revokes every token a code issued, and every token refreshed from them (a
+ * replayed code, RFC 6749 §4.1.2; a replayed refresh token, RFC 9700 §4.14.2). */
 static int revoke_by_code(struct oidc_req *r, const char *code_hash)
 {
 	static const char sql[] = "UPDATE tokens SET revoked_at = $1 WHERE code_hash = $2 AND "
@@ -179,17 +191,22 @@ static int code_grant(struct oidc_req *r, const struct client *c)
 	}
 	store_done(st);
 	st = NULL;
-	rc = store_exec(r->p->store, sql_use, "it", clock_now(), hash);
-	if (rc < 0)
+	rc = store_begin(r->p->store);
+	if (rc)
 		goto out;
-	if (rc == 0) { /* another request used it first */
+	rc = store_exec(r->p->store, sql_use, "it", clock_now(), hash);
+	if (rc <= 0) {
+		store_rollback(r->p->store);
+		if (rc < 0)
+			goto out;
+		/* another request used it first; its tokens are committed by now */
 		rc = revoke_by_code(r, hash);
 		if (!rc)
 			rc = oidc_error_json(r, 400, "invalid_grant",
 			                     "the code has already been used");
 		goto out;
 	}
-	rc = issue(r, c, &g, hash);
+	rc = issue(r, c, &g, &g, hash);
 out:
 	store_done(st);
 	return rc;
@@ -198,8 +215,8 @@ out:
 static int refresh_grant(struct oidc_req *r, const struct client *c)
 {
 	static const char sql_get[] =
-	    "SELECT client_id, grant_data, code_hash FROM tokens WHERE token_hash = $1 AND "
-	    "env = $2 AND kind = 'refresh' AND revoked_at IS NULL AND expires_at > $3";
+	    "SELECT client_id, grant_data, code_hash, revoked_at, expires_at FROM tokens WHERE "
+	    "token_hash = $1 AND env = $2 AND kind = 'refresh'";
 	static const char sql_revoke[] =
 	    "UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL";
 	const char *token = form_get(&r->req->form, "refresh_token");
@@ -207,7 +224,8 @@ static int refresh_grant(struct oidc_req *r, const struct client *c)
 	const char *code_hash;
 	char hash[CRYPTO_HASH_HEX];
 	store_stmt *st = NULL;
-	struct grant g;
+	struct grant g, access;
+	bool revoked;
 	int rc;
 
 	if (!token)
@@ -215,7 +233,7 @@ static int refresh_grant(struct oidc_req *r, const struct client *c)
 	if (strlen(token) > 100)
 		return oidc_error_json(r, 400, "invalid_grant", "the refresh token is not valid");
 	crypto_keyed_hash(hash, r->p->secrets.hash_key, token);
-	rc = store_query(r->p->store, &st, sql_get, "tti", hash, r->env->name, clock_now());
+	rc = store_query(r->p->store, &st, sql_get, "tt", hash, r->env->name);
 	if (rc)
 		goto out;
 	rc = store_next(st);
@@ -231,33 +249,60 @@ static int refresh_grant(struct oidc_req *r, const struct client *c)
 		goto out;
 	}
 	code_hash = store_null(st, 2) ? NULL : arena_strdup(r->a, store_text(st, 2));
+	revoked = !store_null(st, 3);
+	if (revoked || store_int(st, 4) <= clock_now()) {
+		store_done(st);
+		st = NULL;
+		/* A rotated refresh token used again: whoever holds the current one
+		 * may be an attacker, so the whole family goes. */
+		rc = revoked && code_hash ? revoke_by_code(r, code_hash) : 0;
+		if (!rc)
+			rc = oidc_error_json(r, 400, "invalid_grant",
+			                     revoked ? "the refresh token has been used already"
+			                             : "the refresh token has expired");
+		goto out;
+	}
 	rc = grant_from_text(&g, r->a, store_text(st, 1));
+	if (!rc)
+		rc = grant_from_text(&access, r->a, store_text(st, 1));
 	if (rc)
 		goto out;
 	store_done(st);
 	st = NULL;
 	if (scope) {
-		/* A narrower scope may be asked for, never a wider one (RFC 6749 §6). */
+		/* The access token may get a narrower scope, never a wider one, and
+		 * the new refresh token keeps the original (RFC 6749 §6). */
 		char *copy = arena_strdup(r->a, scope), *save = NULL;
 
+		if (!copy)
+			return CAREID_ENOMEM;
+		if (!scope_has(scope, "openid"))
+			return oidc_error_json(r, 400, "invalid_scope",
+			                       "scope must include openid");
 		for (char *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save))
 			if (!scope_has(g.scope, s))
 				return oidc_error_json(r, 400, "invalid_scope",
 				                       "scope exceeds the original grant");
-		json_object_set_new(g.json, "scope", json_string(scope));
-		g.scope = json_string_value(json_object_get(g.json, "scope"));
-	}
-	rc = store_exec(r->p->store, sql_revoke, "it", clock_now(), hash);
-	if (rc < 0)
-		goto out;
-	if (rc == 0) {
-		rc = oidc_error_json(r, 400, "invalid_grant", "the refresh token is not valid");
-		goto out;
+		json_object_set_new(access.json, "scope", json_string(scope));
+		access.scope = json_string_value(json_object_get(access.json, "scope"));
 	}
 	/* The nonce belongs to the original authentication only (OIDC Core §12.2). */
-	json_object_del(g.json, "nonce");
-	g.nonce = NULL;
-	rc = issue(r, c, &g, code_hash);
+	json_object_del(access.json, "nonce");
+	access.nonce = NULL;
+	rc = store_begin(r->p->store);
+	if (rc)
+		goto out;
+	rc = store_exec(r->p->store, sql_revoke, "it", clock_now(), hash);
+	if (rc <= 0) {
+		store_rollback(r->p->store);
+		if (rc == 0) /* used by a concurrent request: a replay */
+			rc = code_hash ? revoke_by_code(r, code_hash) : 0;
+		if (!rc)
+			rc = oidc_error_json(r, 400, "invalid_grant",
+			                     "the refresh token has been used already");
+		goto out;
+	}
+	rc = issue(r, c, &access, &g, code_hash);
 out:
 	store_done(st);
 	return rc;

@@ -63,3 +63,13 @@ h.test('a client must use the authentication method it registered', async () => 
   }).toString(), { 'content-type': 'application/x-www-form-urlencoded' });
   assertTokenError(r, 'invalid_client', 'client_secret_post by a client_secret_basic client', { status: 401 });
 });
+
+h.test('a jwks_uri is cached: a second token request does not fetch it again', async () => {
+  const client = await registerClient(h.server, { auth: 'private_key_jwt', keyAlg: 'RS256', jwksUri: jwksUrl });
+  published.keys.push(client.publicJwk);
+  const rp = await rpForClient(h.server, client, { variant: { name: 'cached jwks_uri' } });
+  await rp.codeFlow(new Browser(h.server.url), { user: USERS.single });
+  const after1 = jwksHits;
+  await rp.codeFlow(new Browser(h.server.url), { user: USERS.single });
+  assert.equal(jwksHits, after1, 'the second exchange used the cached JWKS');
+});

@@ -25,12 +25,19 @@ for (const env of ENVS) {
       token_endpoint: '/access_token',
       userinfo_endpoint: '/userinfo',
       jwks_uri: '/connect/jwk_uri',
-      end_session_endpoint: '/connect/endSession',
-      introspection_endpoint: '/introspect',
-      revocation_endpoint: '/token/revoke',
     };
     for (const [k, path] of Object.entries(endpoints)) {
       assert.equal(m[k], `${issuer}${path}`, `${k} must be the issuer + ${path} (CIS2 layout): ${show}`);
+    }
+    // logout, introspection and revocation arrive with the sessions issue: until then they are
+    // not advertised (a client must not be sent to an endpoint that answers 404); when
+    // advertised they carry CIS2's names
+    const later = { end_session_endpoint: '/connect/endSession', introspection_endpoint: '/introspect', revocation_endpoint: '/token/revoke' };
+    for (const [k, path] of Object.entries(later)) {
+      if (m[k] === undefined) continue;
+      assert.equal(m[k], `${issuer}${path}`, `${k} must be the issuer + ${path} (CIS2 layout): ${show}`);
+      const probe = await fetch(m[k], { method: 'POST' });
+      assert.notEqual(probe.status, 404, `${k} is advertised, so it must exist`);
     }
 
     const has = (k, v) => assert.ok(Array.isArray(m[k]) && m[k].includes(v), `${k} must contain ${JSON.stringify(v)}: ${JSON.stringify(m[k])}`);

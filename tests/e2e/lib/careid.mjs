@@ -238,22 +238,23 @@ export async function registerClient(server, {
   env = 'mock', auth = 'client_secret_basic', keyAlg = 'RS256', idTokenAlg, userinfoAlg,
   redirectUris = [DEFAULT_REDIRECT_URI], name, jwksUri, extraFlags = [],
 } = {}) {
-  clientSeq += 1;
-  const clientName = name || `e2e-${auth}-${keyAlg}-${process.pid}-${clientSeq}`;
+  // one number per call, captured before any await: calls run concurrently
+  const seq = ++clientSeq;
+  const clientName = name || `e2e-${auth}-${keyAlg}-${process.pid}-${seq}`;
   const flags = ['--env', env, '--name', clientName, '--auth', auth];
   for (const u of redirectUris) flags.push('--redirect-uri', u);
   if (idTokenAlg) flags.push('--id-token-alg', idTokenAlg);
   if (userinfoAlg) flags.push('--userinfo-signed-response-alg', userinfoAlg);
   const out = { auth, env, redirectUris, redirectUri: redirectUris[0], idTokenAlg: idTokenAlg || 'RS256', userinfoAlg, name: clientName };
   if (auth === 'private_key_jwt') {
-    const kid = `e2e-${keyAlg}-${clientSeq}`;
+    const kid = `e2e-${keyAlg}-${seq}`;
     const { publicKey, privateKey } = await generateKeyPair(keyAlg, { modulusLength: 2048 });
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: keyAlg, use: 'sig' };
     Object.assign(out, { privateKey, publicJwk, kid, keyAlg });
     if (jwksUri) {
       flags.push('--jwks-uri', jwksUri);
     } else {
-      const file = join(server.dir, `jwks-${clientSeq}.json`);
+      const file = join(server.dir, `jwks-${seq}.json`);
       await writeFile(file, JSON.stringify({ keys: [publicJwk] }));
       flags.push('--jwks-file', file);
     }

@@ -1,0 +1,42 @@
+/* What the onboarding service reads at start: questionnaires and the bank
+ * holiday calendar, both data in etc/ that operators update without a release. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/workdays.h"
+#include "onboarding/onboarding_int.h"
+#include "onboarding/questionnaire.h"
+
+int onboarding_load_data(onboarding *o, const char *etc_dir)
+{
+	char path[1024];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/onboarding/saq.json", etc_dir);
+	rc = questionnaire_load(&o->saq, path);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "%s/bank-holidays-england-and-wales.json", etc_dir);
+	return workdays_load(&o->wd, path);
+}
+
+void onboarding_free(onboarding *o)
+{
+	if (!o)
+		return;
+	rp_free(o->rp);
+	questionnaire_free(o->saq);
+	workdays_free(o->wd);
+	free(o->public_url);
+	free(o);
+}
+
+int ob_today(char out[11])
+{
+	struct ymd today;
+	int rc = workdays_london_date(&today, clock_now());
+
+	return rc ? rc : workdays_date_format(out, today);
+}

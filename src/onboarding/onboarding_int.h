@@ -1,0 +1,92 @@
+/* Internals shared by the files of onboarding/. */
+#ifndef CAREID_ONBOARDING_INT_H
+#define CAREID_ONBOARDING_INT_H
+
+#include <stdbool.h>
+
+#include "oidc/clients.h"
+#include "oidc/rp.h"
+#include "onboarding/onboarding.h"
+
+#define SESSION_COOKIE      "careid_portal"
+#define PORTAL_SESSION_TTL  (8 * 3600)
+#define VERIFY_TTL          (48 * 3600)
+#define REVIEW_WORKING_DAYS 5
+#define API_MAX_BODY        (64 * 1024)
+
+struct questionnaire;
+struct workdays;
+
+struct onboarding {
+	provider *p;
+	store *s;
+	const templates *t;
+	const struct secrets *sec;
+	char *public_url;
+	bool secure;
+	rp *rp;
+	struct questionnaire *saq;
+	struct workdays *wd;
+};
+
+/* One request to the portal or its API. */
+struct ob_req {
+	onboarding *o;
+	struct http_request *req;
+	struct http_response *res;
+	arena *a;
+	bool api;         /* under /api/v1/: JSON in and out */
+	const char *path; /* after "/onboarding" or "/api/v1" */
+	/* the signed-in account, when there is one */
+	const char *uid;
+	const char *name;
+	const char *email;
+	bool reviewer;
+	bool verified;
+	const char *csrf; /* the session's CSRF token (NULL for bearer tokens) */
+	bool bearer;      /* authenticated by an access token, not a cookie */
+};
+
+/* data.c */
+int onboarding_load_data(onboarding *o, const char *etc_dir);
+/* Today's date in England, "YYYY-MM-DD". */
+int ob_today(char out[11]);
+
+/* portal.c */
+int ob_page(struct ob_req *r, int status, const char *template_name, json_t *ctx);
+int ob_message(struct ob_req *r, int status, const char *title, const char *message);
+int ob_json(struct ob_req *r, int status, json_t *body);
+int ob_error(struct ob_req *r, int status, const char *code, const char *message);
+/* For POSTs: the CSRF token of the session (form field "csrf", or the
+ * X-CSRF-Token header on the API) must match; bearer callers need none. */
+bool ob_csrf_ok(struct ob_req *r);
+/* 401 (API) or a redirect to sign in (pages) unless someone is signed in. */
+int ob_require_account(struct ob_req *r);
+/* The request body as JSON (API); NULL with an error answer sent when it is not. */
+json_t *ob_json_body(struct ob_req *r, int *rc_out);
+/* A random id (24 bytes, base64url) in the arena. */
+char *ob_random_id(struct ob_req *r);
+
+/* accounts.c */
+int accounts_handle(struct ob_req *r);
+int accounts_load(struct ob_req *r, const char *uid);
+int accounts_register_api(struct ob_req *r);
+
+/* saq.c */
+int saq_handle(struct ob_req *r);
+int saq_api(struct ob_req *r);
+json_t *saq_status(struct ob_req *r, const char *uid);
+
+/* reviews.c */
+int reviews_handle(struct ob_req *r);
+int reviews_api(struct ob_req *r);
+/* Files a submission for review; inside the caller's transaction. */
+int reviews_file(struct ob_req *r, const char *kind, const char *subject_id, int submission,
+                 const char *answers, char due_out[11]);
+
+/* notify.c: e-mail through the outbox, inside the caller's transaction */
+int notify_mail(struct ob_req *r, const char *to, const char *subject, const char *body);
+int notify_subscribe(struct ob_req *r, const char *email, const char *uid);
+int notify_handle_unsubscribe(struct ob_req *r);
+
+#endif

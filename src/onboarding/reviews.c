@@ -1,0 +1,400 @@
+/* The CIS2 team's queue: every submission with its due date (5 working days
+ * in England), and decisions: approve, decline, or ask for more information
+ * per section. A resubmission is a new review, so the clock restarts. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/workdays.h"
+#include "onboarding/onboarding_int.h"
+#include "onboarding/questionnaire.h"
+
+#define COMMENT_MAX 4000
+
+int reviews_file(struct ob_req *r, const char *kind, const char *subject_id, int submission,
+                 const char *answers, char due_out[11])
+{
+	static const char sql[] = "INSERT INTO reviews (id, subject_kind, subject_id, submission, "
+	                          "submitted_by, submitted_at, due_date, answers) VALUES ($1, $2, "
+	                          "$3, $4, $5, $6, $7, $8)";
+	struct ymd today, due;
+	char *id = ob_random_id(r);
+	int rc;
+
+	if (!id)
+		return CAREID_ENOMEM;
+	rc = workdays_london_date(&today, clock_now());
+	if (rc)
+		return rc;
+	due = workdays_add(r->o->wd, today, REVIEW_WORKING_DAYS);
+	rc = workdays_date_format(due_out, due);
+	if (rc)
+		return rc;
+	rc = store_exec(r->o->s, sql, "tttitits", id, kind, subject_id, (int64_t)submission, r->uid,
+	                clock_now(), due_out, answers);
+	return rc < 0 ? rc : 0;
+}
+
+static const char *state_name(const char *due, const char *today)
+{
+	struct ymd d, t;
+
+	if (workdays_date_parse(&d, due) || workdays_date_parse(&t, today))
+		return "unknown";
+	switch (workdays_state(d, t)) {
+	case WORKDAYS_ON_TRACK:
+		return "on_track";
+	case WORKDAYS_DUE_TODAY:
+		return "due_today";
+	case WORKDAYS_OVERDUE:
+		return "overdue";
+	}
+	return "unknown";
+}
+
+static int require_reviewer(struct ob_req *r)
+{
+	int rc = ob_require_account(r);
+
+	if (rc)
+		return rc;
+	if (!r->reviewer)
+		return ob_error(r, 403, "forbidden",
+		                "Only the CIS2 onboarding team can see the review queue.")
+		           ?: 1;
+	return 0;
+}
+
+/* Open reviews by due date, then the latest decisions. */
+static int queue(struct ob_req *r, json_t **out)
+{
+	static const char sql[] =
+	    "SELECT r.id, r.subject_kind, r.subject_id, r.submission, r.submitted_at, "
+	    "r.due_date, r.decision, r.decided_at, a.name, a.email FROM reviews r JOIN "
+	    "onboarding_accounts a ON a.uid = r.submitted_by ORDER BY r.decision IS NOT NULL, "
+	    "r.due_date, r.submitted_at LIMIT 200";
+	char today[11];
+	store_stmt *st = NULL;
+	json_t *open = json_array(), *done = json_array();
+	int rc = ob_today(today);
+
+	if (!rc)
+		rc = store_query(r->o->s, &st, sql, "");
+	while (!rc && (rc = store_next(st)) == 1) {
+		bool decided = !store_null(st, 6);
+		json_t *row = json_pack(
+		    "{s:s, s:s, s:s, s:I, s:I, s:s, s:s?, s:s, s:s, s:s, s:b}", "id",
+		    store_text(st, 0), "kind", store_text(st, 1), "subject_id", store_text(st, 2),
+		    "submission", (json_int_t)store_int(st, 3), "submitted_at",
+		    (json_int_t)store_int(st, 4), "due_date", store_text(st, 5), "decision",
+		    store_text(st, 6), "state",
+		    decided ? "decided" : state_name(store_text(st, 5), today), "applicant",
+		    store_text(st, 8), "email", store_text(st, 9), "overdue",
+		    !decided && strcmp(state_name(store_text(st, 5), today), "overdue") == 0);
+
+		json_array_append_new(decided ? done : open, row);
+	}
+	store_done(st);
+	if (rc < 0) {
+		json_decref(open);
+		json_decref(done);
+		return rc;
+	}
+	*out = json_pack("{s:o, s:o, s:s}", "open", open, "decided", done, "today", today);
+	return *out ? 0 : CAREID_ENOMEM;
+}
+
+struct review {
+	const char *id, *kind, *subject_id, *due_date, *decision, *submitted_by;
+	int submission;
+	json_t *answers, *comments;
+};
+
+static void decref(void *p)
+{
+	json_decref(p);
+}
+
+static int review_load(struct ob_req *r, const char *id, struct review *out)
+{
+	static const char sql[] = "SELECT subject_kind, subject_id, submission, due_date, "
+	                          "decision, answers, comments, submitted_by FROM reviews WHERE "
+	                          "id = $1";
+	store_stmt *st = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!id || strlen(id) > 64)
+		return CAREID_ENOTFOUND;
+	rc = store_query(r->o->s, &st, sql, "t", id);
+	if (!rc && (rc = store_next(st)) == 1) {
+		out->id = arena_strdup(r->a, id);
+		out->kind = arena_strdup(r->a, store_text(st, 0));
+		out->subject_id = arena_strdup(r->a, store_text(st, 1));
+		out->submission = (int)store_int(st, 2);
+		out->due_date = arena_strdup(r->a, store_text(st, 3));
+		out->decision = store_null(st, 4) ? NULL : arena_strdup(r->a, store_text(st, 4));
+		out->answers = json_loads(store_text(st, 5), 0, NULL);
+		out->comments = store_null(st, 6) ? NULL : json_loads(store_text(st, 6), 0, NULL);
+		out->submitted_by = arena_strdup(r->a, store_text(st, 7));
+		arena_defer(r->a, decref, out->answers);
+		if (out->comments)
+			arena_defer(r->a, decref, out->comments);
+		rc = out->answers ? 0 : CAREID_ESTORE;
+	} else if (rc == 0) {
+		rc = CAREID_ENOTFOUND;
+	}
+	store_done(st);
+	return rc;
+}
+
+static json_t *review_json(struct ob_req *r, const struct review *v)
+{
+	char today[11] = "";
+
+	ob_today(today);
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s?, s:O, s:O?, s:o}", "id", v->id,
+	                 "kind", v->kind, "subject_id", v->subject_id, "submission", v->submission,
+	                 "due_date", v->due_date, "state",
+	                 v->decision ? "decided" : state_name(v->due_date, today), "decision",
+	                 v->decision, "answers", v->answers, "comments", v->comments, "summary",
+	                 questionnaire_summary(r->o->saq, v->answers));
+}
+
+/*
+ * Records a decision: "approve", "decline" or "more_info" (which needs a
+ * comment on at least one section). One decision per review: a second one
+ * answers CAREID_EUSED. The subject's state, the e-mail to the applicant and
+ * the audit event commit with it.
+ */
+static int decide(struct ob_req *r, const struct review *v, const char *decision, json_t *comments,
+                  const char **problem)
+{
+	static const char sql_decide[] = "UPDATE reviews SET decision = $1, comments = $2, "
+	                                 "decided_by = $3, decided_at = $4 WHERE id = $5 AND "
+	                                 "decision IS NULL";
+	static const char sql_saq[] = "UPDATE saqs SET state = $1, updated_at = $2 WHERE id = $3 "
+	                              "AND state = 'submitted'";
+	static const char sql_email[] =
+	    "SELECT email, name FROM onboarding_accounts WHERE uid = $1";
+	const char *state, *subject_line, *what;
+	char *text = NULL, *body, *email = NULL, *name = NULL;
+	struct buf notes;
+	store_stmt *st = NULL;
+	json_t *detail = NULL;
+	const char *k;
+	json_t *val;
+	int rc;
+
+	*problem = NULL;
+	if (!decision || (strcmp(decision, "approve") && strcmp(decision, "decline") &&
+	                  strcmp(decision, "more_info"))) {
+		*problem = "Choose approve, decline or request more information";
+		return 0;
+	}
+	json_object_foreach(comments, k, val)
+	{
+		if (!json_is_string(val) || strlen(json_string_value(val)) > COMMENT_MAX) {
+			*problem = "Comments must be text of up to 4,000 characters";
+			return 0;
+		}
+	}
+	if (strcmp(decision, "more_info") == 0 && !json_object_size(comments)) {
+		*problem = "Say what more information is needed, against at least one section";
+		return 0;
+	}
+	state = strcmp(decision, "approve") == 0   ? "approved"
+	        : strcmp(decision, "decline") == 0 ? "declined"
+	                                           : "more_info";
+	text = json_dumps(comments, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text)
+		return CAREID_ENOMEM;
+	buf_init(&notes, 64 * 1024);
+	rc = store_begin(r->o->s);
+	if (rc)
+		goto out;
+	rc = store_exec(r->o->s, sql_decide, "tttit", decision, text, r->uid, clock_now(), v->id);
+	if (rc == 0) {
+		rc = CAREID_EUSED;
+		goto fail;
+	}
+	if (rc > 0 && strcmp(v->kind, "saq") == 0)
+		rc = store_exec(r->o->s, sql_saq, "tit", state, clock_now(), v->subject_id);
+	if (rc < 0)
+		goto fail;
+	rc = store_query(r->o->s, &st, sql_email, "t", v->submitted_by);
+	if (!rc && (rc = store_next(st)) == 1) {
+		email = strdup(store_text(st, 0));
+		name = strdup(store_text(st, 1));
+		rc = email && name ? 0 : CAREID_ENOMEM;
+	}
+	store_done(st);
+	if (rc)
+		goto fail;
+	json_object_foreach(comments, k, val)
+	{
+		int i = questionnaire_section_find(r->o->saq, k);
+		const char *title = i >= 0 ? questionnaire_section_title(r->o->saq, (size_t)i) : k;
+
+		rc = buf_printf(&notes, "\n%s:\n%s\n", title, json_string_value(val));
+		if (rc)
+			goto fail;
+	}
+	what = strcmp(state, "approved") == 0 ? "has been approved"
+	       : strcmp(state, "declined") == 0
+	           ? "has been declined"
+	           : "needs more information before the team can decide";
+	subject_line = strcmp(state, "more_info") == 0 ? "More information needed: CIS2 application"
+	                                               : "Decision on your CIS2 application";
+	body = arena_printf(
+	    r->a,
+	    "Hello %s,\n\nYour Service Assessment Questionnaire (submission %d) %s.\n%s"
+	    "\n%s/onboarding/saq\n",
+	    name, v->submission, what, notes.len ? notes.ptr : "", r->o->public_url);
+	rc = body ? notify_mail(r, email, subject_line, body) : CAREID_ENOMEM;
+	detail = json_pack("{s:s, s:i, s:O}", "decision", decision, "submission", v->submission,
+	                   "comments", comments);
+	if (!rc)
+		rc = audit_record(r->o->s, r->uid, "review.decided",
+		                  arena_printf(r->a, "%s:%s", v->kind, v->subject_id), detail);
+	if (rc)
+		goto fail;
+	rc = store_commit(r->o->s);
+	goto out;
+fail:
+	store_rollback(r->o->s);
+out:
+	json_decref(detail);
+	buf_release(&notes);
+	free(text);
+	free(email);
+	free(name);
+	return rc;
+}
+
+static int review_page(struct ob_req *r, int status, const struct review *v, const char *problem)
+{
+	json_t *sections = json_array();
+
+	for (size_t i = 0; i < questionnaire_section_count(r->o->saq); i++) {
+		const char *id = questionnaire_section_id(r->o->saq, i);
+
+		json_array_append_new(
+		    sections, json_pack("{s:s, s:s, s:s?}", "id", id, "title",
+		                        questionnaire_section_title(r->o->saq, i), "comment",
+		                        json_string_value(json_object_get(v->comments, id))));
+	}
+	return ob_page(r, status, "review",
+	               json_pack("{s:s, s:o, s:o, s:s?}", "title", "Review", "review",
+	                         review_json(r, v), "sections", sections, "problem", problem));
+}
+
+/* Comments from the form: comment_<section id> fields that are not empty. */
+static json_t *form_comments(struct ob_req *r)
+{
+	json_t *c = json_object();
+
+	for (size_t i = 0; i < questionnaire_section_count(r->o->saq); i++) {
+		const char *id = questionnaire_section_id(r->o->saq, i);
+		char field[160];
+		const char *v;
+
+		snprintf(field, sizeof(field), "comment_%s", id);
+		v = form_get(&r->req->form, field);
+		if (v && *v)
+			json_object_set_new(c, id, json_string(v));
+	}
+	return c;
+}
+
+int reviews_handle(struct ob_req *r)
+{
+	const char *problem = NULL;
+	struct review v;
+	json_t *q, *comments;
+	int rc = require_reviewer(r);
+
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	if (strcmp(r->path, "/review") == 0) {
+		rc = queue(r, &q);
+		if (!rc)
+			json_object_set_new(q, "title", json_string("Review queue"));
+		return rc ? rc : ob_page(r, 200, "review_queue", q);
+	}
+	rc = review_load(r, r->path + 8, &v);
+	if (rc == CAREID_ENOTFOUND)
+		return ob_error(r, 404, "not_found", "There is no such review.");
+	if (rc)
+		return rc;
+	if (strcmp(r->req->method, "POST") != 0)
+		return review_page(r, 200, &v, NULL);
+	if (!ob_csrf_ok(r))
+		return ob_error(r, 403, "csrf", "The form was not sent from this browser's page.");
+	comments = form_comments(r);
+	rc = decide(r, &v, form_get(&r->req->form, "decision"), comments, &problem);
+	json_decref(comments);
+	if (rc == CAREID_EUSED)
+		return review_page(r, 409, &v, "This submission has been decided already.");
+	if (rc)
+		return rc;
+	if (problem)
+		return review_page(r, 400, &v, problem);
+	return http_redirect(r->res, 303, "/onboarding/review");
+}
+
+int reviews_api(struct ob_req *r)
+{
+	const char *id, *slash, *problem = NULL;
+	struct review v;
+	json_t *q, *body, *empty;
+	int rc = require_reviewer(r);
+
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	if (strcmp(r->path, "/reviews") == 0) {
+		rc = queue(r, &q);
+		return rc ? rc : ob_json(r, 200, q);
+	}
+	if (strncmp(r->path, "/reviews/", 9) != 0)
+		return ob_error(r, 404, "not_found", "There is no such API resource.");
+	id = arena_strdup(r->a, r->path + 9);
+	slash = id ? strchr(id, '/') : NULL;
+	if (slash)
+		*(char *)slash = '\0';
+	rc = review_load(r, id, &v);
+	if (rc == CAREID_ENOTFOUND)
+		return ob_error(r, 404, "not_found", "There is no such review.");
+	if (rc)
+		return rc;
+	if (!slash && strcmp(r->req->method, "GET") == 0)
+		return ob_json(r, 200, review_json(r, &v));
+	if (!slash || strcmp(slash + 1, "decision") != 0 || strcmp(r->req->method, "POST") != 0)
+		return ob_error(r, 405, "method_not_allowed", "POST /reviews/{id}/decision.");
+	if (!ob_csrf_ok(r))
+		return ob_error(r, 403, "csrf", "Send the X-CSRF-Token header from /api/v1/me.");
+	body = ob_json_body(r, &rc);
+	if (!body)
+		return rc;
+	q = json_object_get(body, "comments");
+	if (q && !json_is_object(q)) {
+		json_decref(body);
+		return ob_error(r, 400, "invalid_request", "comments must be an object by section");
+	}
+	empty = q ? NULL : json_object();
+	rc = decide(r, &v, json_string_value(json_object_get(body, "decision")), q ? q : empty,
+	            &problem);
+	json_decref(empty);
+	json_decref(body);
+	if (rc == CAREID_EUSED)
+		return ob_error(r, 409, "already_decided",
+		                "This submission has been decided already.");
+	if (rc)
+		return rc;
+	if (problem)
+		return ob_error(r, 400, "invalid_decision", problem);
+	rc = review_load(r, id, &v);
+	return rc ? rc : ob_json(r, 200, review_json(r, &v));
+}
