@@ -41,6 +41,12 @@ static const struct opt spec[] = {
     {"issuer-int", "URL", "issuer of int", false},
     {"issuer-dep", "URL", "issuer of dep", false},
     {"issuer-live", "URL", "issuer of live", false},
+    {"issuer-portal", "URL", "issuer of the onboarding portal's environment", false},
+    {"etc-dir", "DIR", "questionnaires and bank holidays (default etc)", false},
+    {"smtp-url", "URL", "SMTP server for e-mail, e.g. smtp://127.0.0.1:25 (default: --mail-file)",
+     false},
+    {"mail-file", "FILE", "where e-mail goes without --smtp-url (default var/mail.log)", false},
+    {"mail-from", "ADDRESS", "sender of careid's e-mail (default noreply@careid.localhost)", false},
     CLI_STORE_OPTS,
     {NULL, NULL, NULL, false},
 };

@@ -32,7 +32,7 @@ int reviews_file(struct ob_req *r, const char *kind, const char *subject_id, int
 	rc = workdays_date_format(due_out, due);
 	if (rc)
 		return rc;
-	rc = store_exec(r->o->s, sql, "tttitits", id, kind, subject_id, (int64_t)submission, r->uid,
+	rc = store_exec(r->o->s, sql, "tttititt", id, kind, subject_id, (int64_t)submission, r->uid,
 	                clock_now(), due_out, answers);
 	return rc < 0 ? rc : 0;
 }

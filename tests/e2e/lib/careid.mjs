@@ -109,6 +109,8 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
     }
   }
   const args = ['serve', '--listen', '127.0.0.1:0', '--db', db, ...(demo ? ['--demo'] : []), ...extraArgs];
+  // e-mail goes to the test's own directory unless the test gave an SMTP receiver
+  if (!extraArgs.includes('--smtp-url')) args.push('--mail-file', join(dir, 'mail.log'));
   // cwd = the repository: careid finds node_modules/nhsuk-frontend there by default
   const child = spawn(BIN, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
 
@@ -285,7 +287,10 @@ export async function userShow(server, uid, env = 'mock') {
  */
 export function setupServer(opts = {}) {
   const h = { server: undefined, failures: 0 };
+  // node:test runs top-level hooks concurrently: anything the server needs first (an SMTP
+  // receiver, say) is started by opts.prepare(opts) here, in order.
   before(async () => {
+    if (opts.prepare) await opts.prepare(opts);
     h.server = await startCareid(opts);
   });
   after(async () => {
