@@ -16,6 +16,7 @@ static const struct command {
     {"user", cmd_user, "user add|show|list: people in an environment's directory"},
     {"org", cmd_org, "org add: an organisation (ODS code and name)"},
     {"role", cmd_role, "role add: an NHS RBAC role profile for a user at an organisation"},
+    {"onboarding", cmd_onboarding, "account add: portal accounts (suppliers, CIS2 reviewers)"},
 };
 
 static void usage(FILE *f)

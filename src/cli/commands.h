@@ -24,4 +24,7 @@ int cmd_migrate(int argc, char **argv);
 /* careid client add (cli/client.c) */
 int cmd_client(int argc, char **argv);
 
+/* careid onboarding account add (cli/onboarding.c) */
+int cmd_onboarding(int argc, char **argv);
+
 #endif

@@ -54,6 +54,21 @@ static const char *state_name(const char *due, const char *today)
 	return "unknown";
 }
 
+/* Words for people: the queue's states and what is being reviewed. */
+static const char *state_label(const char *state)
+{
+	return strcmp(state, "on_track") == 0    ? "On track"
+	       : strcmp(state, "due_today") == 0 ? "Due today"
+	       : strcmp(state, "overdue") == 0   ? "Overdue"
+	       : strcmp(state, "decided") == 0   ? "Decided"
+	                                         : state;
+}
+
+static const char *kind_label(const char *kind)
+{
+	return strcmp(kind, "saq") == 0 ? "Service Assessment Questionnaire" : kind;
+}
+
 static int require_reviewer(struct ob_req *r)
 {
 	int rc = ob_require_account(r);
@@ -94,6 +109,10 @@ static int queue(struct ob_req *r, json_t **out)
 		    store_text(st, 8), "email", store_text(st, 9), "overdue",
 		    !decided && strcmp(state_name(store_text(st, 5), today), "overdue") == 0);
 
+		json_object_set_new(
+		    row, "state_label",
+		    json_string(state_label(json_string_value(json_object_get(row, "state")))));
+		json_object_set_new(row, "kind_label", json_string(kind_label(store_text(st, 1))));
 		json_array_append_new(decided ? done : open, row);
 	}
 	store_done(st);

@@ -191,19 +191,15 @@ static json_t *sections_context(struct ob_req *r, const json_t *answers, const j
 	return sections;
 }
 
-static json_t *error_list(const json_t *errors)
+/* The error summary's links in question order: each section's own list. */
+static json_t *error_list(const json_t *sections)
 {
 	json_t *list = json_array();
-	const char *k;
-	json_t *v;
+	size_t i;
+	json_t *sec;
 
-	json_object_foreach((json_t *)errors, k, v)
-	{
-		char href[160];
-
-		snprintf(href, sizeof(href), "#q-%s", k);
-		json_array_append_new(list, json_pack("{s:s, s:O}", "href", href, "text", v));
-	}
+	json_array_foreach(sections, i, sec)
+	    json_array_extend(list, json_object_get(sec, "errors"));
 	return list;
 }
 
@@ -233,13 +229,15 @@ static int saq_page(struct ob_req *r, int status, const struct saq *s, const jso
 	json_t *review = s->id ? saq_review(r, s) : NULL;
 	json_t *comments = comments_list(r, review);
 	bool has_errors = errors && json_object_size(errors);
-	json_t *ctx = json_pack(
-	    "{s:s, s:s, s:b, s:o, s:o, s:o*, s:s?, s:b, s:o, s:b, s:o}", "title",
-	    "Service Assessment Questionnaire", "state", s->state ? s->state : "not_started",
-	    "editable", editable(s), "sections", sections_context(r, answers, errors), "summary",
-	    questionnaire_summary(r->o->saq, answers), "review", review, "notice", notice,
-	    "has_errors", has_errors, "error_list", has_errors ? error_list(errors) : json_array(),
-	    "has_comments", json_array_size(comments) > 0, "review_comments", comments);
+	json_t *sections = sections_context(r, answers, errors);
+	json_t *ctx =
+	    json_pack("{s:s, s:s, s:b, s:o, s:o, s:o*, s:s?, s:b, s:o, s:b, s:o}", "title",
+	              "Service Assessment Questionnaire", "state",
+	              s->state ? s->state : "not_started", "editable", editable(s), "sections",
+	              sections, "summary", questionnaire_summary(r->o->saq, answers), "review",
+	              review, "notice", notice, "has_errors", has_errors, "error_list",
+	              has_errors ? error_list(sections) : json_array(), "has_comments",
+	              json_array_size(comments) > 0, "review_comments", comments);
 
 	if (!s->answers)
 		json_decref(answers);

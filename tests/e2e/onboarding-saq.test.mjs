@@ -148,7 +148,7 @@ h.test('the whole SAQ journey: register, verify, draft, submit, more information
   res = await portalSignIn(rev, REVIEWER, DEMO_PASSWORD);
   res = await rev.get('/onboarding/review');
   assert.equal(res.status, 200);
-  const href = res.body.match(/href="(\/onboarding\/review\/[^"]+)">saq submission 1/)[1];
+  const href = res.body.match(/href="(\/onboarding\/review\/[^"]+)">Service Assessment Questionnaire, submission 1/)[1];
   res = await rev.get(href);
   assert.match(res.body, /WardView/);
   assert.match(res.body, new RegExp(`Due by <strong>${due}`));
@@ -172,7 +172,7 @@ h.test('the whole SAQ journey: register, verify, draft, submit, more information
 
   // the reviewer approves the second submission
   res = await rev.get('/onboarding/review');
-  const href2 = res.body.match(/href="(\/onboarding\/review\/[^"]+)">saq submission 2/)[1];
+  const href2 = res.body.match(/href="(\/onboarding\/review\/[^"]+)">Service Assessment Questionnaire, submission 2/)[1];
   res = await rev.get(href2);
   assert.match(res.body, /3,500/, 'the resubmitted answer, formatted');
   dform = res.forms.find((f) => f.method === 'post' && f.action.includes('/onboarding/review/'));
