@@ -172,22 +172,34 @@ int questionnaire_validate(json_t **errors_out, const questionnaire *q, const ch
                            const json_t *answers, enum questionnaire_mode mode);
 
 /*
- * The context for web/templates/questionnaire.html, which renders the form
- * groups of one section (the page around it renders the heading, the error
- * summary, the <form>, its hidden fields and buttons):
+ * The context for web/templates/questionnaire.html, which renders one
+ * section: its title (an h2 with id "section-<id>"), description and form
+ * groups; the page around it renders the h1, the NHS.UK error summary (from
+ * "errors"), the <form>, its hidden fields and buttons:
  *
  *   {"questionnaire": {"id", "version", "title"},
- *    "section": {"id", "title", "description", "number", "count"},
- *    "questions": [{"id", "input_id": "q-<id>", "label", "hint", "error",
- *                   "value", "required", "optional", "is_<type>", …,
- *                   "options": [{"value", "label", "hint", "checked", …}]}],
- *    "errors": [{"href": "#q-<id>", "text": "…"}], "has_errors": bool}
+ *    "section": {"id", "title", "description", "number" (from 1), "count"},
+ *    "questions": [question…],
+ *    "errors": [{"href": "#q-<id>", "text": "…"}] (in question order),
+ *    "has_errors": bool}
+ *
+ * question: "id" (the field's name), "input_id" ("q-<id>", also the first
+ * option's id, which the error summary links to), "hint_id", "error_id",
+ * "label", "hint", "error" ("" when none), "describedby" (hint and error ids,
+ * or ""), "value" (what to show in a text-like input), "required",
+ * "optional", "is_<type>" for each type, "is_input" (one <input>), "is_choice"
+ * (radios, yesno, checkboxes: a fieldset), "input_type", "inputmode",
+ * "autocomplete", "spellcheck_off", "group_class", "input_class",
+ * "textarea_class", "choice" ("radios"/"checkboxes"), "choice_class",
+ * "input_kind" ("radio"/"checkbox"), "checked" (a confirm), "options":
+ * [{"value", "label", "hint", "has_option_hint", "option_id",
+ * "option_hint_id", "checked", "exclusive", "divider"}].
  *
  * `answers` and `errors` (from questionnaire_validate()) may be NULL. Every
  * key a template reads is present on every question and option, so a
  * template never picks up a name from an outer context. The caller
- * json_decref()s *out. CAREID_ENOTFOUND for an unknown section, CAREID_EINVALID
- * for a NULL section, CAREID_ENOMEM.
+ * json_decref()s *out. CAREID_EINVALID for a NULL section (one section per
+ * page), CAREID_ENOTFOUND for an unknown one, CAREID_ENOMEM.
  */
 int questionnaire_render_context(json_t **out, const questionnaire *q, const char *section,
                                  const json_t *answers, const json_t *errors);

@@ -735,6 +735,8 @@ static void test_render_template(void **state)
 		fail_msg("%s", careid_error_last()->message);
 
 	html = render(t, q, "one", answers, QUESTIONNAIRE_SUBMIT);
+	assert_non_null(strstr(html, "<h2 class=\"nhsuk-heading-m\" id=\"section-one\">One</h2>\n"
+	                             "<p class=\"nhsuk-body\">First</p>"));
 	assert_non_null(strstr(html, "value=\"&lt;script&gt;x&lt;&#x2F;script&gt;\""));
 	assert_null(strstr(html, "<script>"));
 	assert_non_null(strstr(html, "<label class=\"nhsuk-label nhsuk-label--s\" for=\"q-name\">"
@@ -756,6 +758,7 @@ static void test_render_template(void **state)
 	free(html);
 
 	html = render(t, q, "two", answers, QUESTIONNAIRE_DRAFT);
+	assert_non_null(strstr(html, "id=\"section-two\">Two</h2>\n\n"));
 	assert_non_null(strstr(html, "<fieldset class=\"nhsuk-fieldset\">"));
 	assert_non_null(strstr(html, "<legend class=\"nhsuk-fieldset__legend "
 	                             "nhsuk-fieldset__legend--s\">Level</legend>"));
