@@ -103,12 +103,21 @@ static int revoke_by_code(struct oidc_req *r, const char *code_hash)
 {
 	static const char sql[] = "UPDATE tokens SET revoked_at = $1 WHERE code_hash = $2 AND "
 	                          "revoked_at IS NULL";
-	int rc = store_exec(r->p->store, sql, "it", clock_now(), code_hash);
+	/* In its own write transaction: it takes the write lock first, so it
+	 * sees every token a concurrent winner committed. Callers hold none. */
+	int rc = store_begin(r->p->store);
 
+	if (rc)
+		return rc;
+	rc = store_exec(r->p->store, sql, "it", clock_now(), code_hash);
+	if (rc < 0) {
+		store_rollback(r->p->store);
+		return rc;
+	}
 	if (rc > 0)
 		log_pack(LOG_WARN, "code_replayed", "{s:s, s:s, s:i}", "request_id",
 		         r->req->request_id, "env", r->env->name, "tokens_revoked", rc);
-	return rc < 0 ? rc : 0;
+	return store_commit(r->p->store);
 }
 
 static int code_grant(struct oidc_req *r, const struct client *c)
@@ -157,6 +166,8 @@ static int code_grant(struct oidc_req *r, const struct client *c)
 		goto out;
 	}
 	if (used) {
+		store_done(st); /* its read snapshot would block the write */
+		st = NULL;
 		rc = revoke_by_code(r, hash);
 		if (!rc)
 			rc = oidc_error_json(r, 400, "invalid_grant",

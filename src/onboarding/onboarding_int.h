@@ -77,6 +77,39 @@ int saq_handle(struct ob_req *r);
 int saq_api(struct ob_req *r);
 json_t *saq_status(struct ob_req *r, const char *uid);
 
+/* True when the account's SAQ has been approved: nothing but mock clients
+ * can be started before that (CIS2-PROFILE.md, "Engage with us"). */
+bool saq_approved(struct ob_req *r, const char *uid);
+
+/* orgs.c: organisations (by ODS code), teams with owners and members,
+ * invitations by e-mail. An account belongs to at most one team. */
+struct ob_team {
+	const char *team_id;
+	const char *team_name;
+	const char *org_id;
+	const char *ods_code;
+	const char *org_name;
+	const char *role; /* "owner" or "member" */
+};
+/* The account's team and organisation; CAREID_ENOTFOUND when it has none. */
+int orgs_team_of(struct ob_req *r, const char *uid, struct ob_team *out);
+/* The e-mail addresses of a team's members (a new JSON array of strings). */
+int orgs_team_emails(struct ob_req *r, const char *team_id, json_t **out);
+/* Pages /organisation, /team, /invite; API /organisation, /team, /invitations… */
+int orgs_handle(struct ob_req *r);
+int orgs_api(struct ob_req *r);
+
+/* mockclients.c: self-service clients in the mock environment, from the
+ * moment a developer account exists (build while you wait). */
+int mockclients_handle(struct ob_req *r);
+int mockclients_api(struct ob_req *r);
+
+/* products.c: a team's products and their CIS2 access (by request only). */
+int products_handle(struct ob_req *r);
+int products_api(struct ob_req *r);
+/* After a review of kind "access" is decided (inside its transaction). */
+int products_access_decided(struct ob_req *r, const char *product_id, const char *decision);
+
 /* reviews.c */
 int reviews_handle(struct ob_req *r);
 int reviews_api(struct ob_req *r);

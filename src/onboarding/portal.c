@@ -271,6 +271,12 @@ static int route_page(struct ob_req *r)
 		return saq_handle(r);
 	if (strcmp(p, "/review") == 0 || strncmp(p, "/review/", 8) == 0)
 		return reviews_handle(r);
+	if (strcmp(p, "/organisation") == 0 || strcmp(p, "/team") == 0 || strcmp(p, "/invite") == 0)
+		return orgs_handle(r);
+	if (strcmp(p, "/products") == 0 || strncmp(p, "/products/", 10) == 0)
+		return products_handle(r);
+	if (strcmp(p, "/mock-clients") == 0)
+		return mockclients_handle(r);
 	return ob_error(r, 404, "not_found", "There is no such page.");
 }
 
@@ -294,6 +300,13 @@ static int route_api(struct ob_req *r)
 		return saq_api(r);
 	if (strncmp(p, "/reviews", 8) == 0)
 		return reviews_api(r);
+	if (strcmp(p, "/organisation") == 0 || strcmp(p, "/team") == 0 ||
+	    strncmp(p, "/invitations", 12) == 0)
+		return orgs_api(r);
+	if (strcmp(p, "/products") == 0 || strncmp(p, "/products/", 10) == 0)
+		return products_api(r);
+	if (strcmp(p, "/mock-clients") == 0)
+		return mockclients_api(r);
 	return ob_error(r, 404, "not_found", "There is no such API resource.");
 }
 

@@ -66,7 +66,9 @@ static const char *state_label(const char *state)
 
 static const char *kind_label(const char *kind)
 {
-	return strcmp(kind, "saq") == 0 ? "Service Assessment Questionnaire" : kind;
+	return strcmp(kind, "saq") == 0      ? "Service Assessment Questionnaire"
+	       : strcmp(kind, "access") == 0 ? "CIS2 Authentication request"
+	                                     : kind;
 }
 
 static int require_reviewer(struct ob_req *r)
@@ -114,6 +116,7 @@ static int queue(struct ob_req *r, json_t **out)
 		    json_string(state_label(json_string_value(json_object_get(row, "state")))));
 		json_object_set_new(row, "kind_label", json_string(kind_label(store_text(st, 1))));
 		json_array_append_new(decided ? done : open, row);
+		rc = 0;
 	}
 	store_done(st);
 	if (rc < 0) {
@@ -169,17 +172,37 @@ static int review_load(struct ob_req *r, const char *id, struct review *out)
 	return rc;
 }
 
+/* What the reviewer reads: the SAQ's answers by section, or a request's facts. */
+static json_t *review_summary(struct ob_req *r, const struct review *v)
+{
+	json_t *rows, *out;
+	const char *k;
+	json_t *val;
+
+	if (strcmp(v->kind, "saq") == 0)
+		return questionnaire_summary(r->o->saq, v->answers);
+	rows = json_array();
+	json_object_foreach(v->answers, k, val)
+	{
+		if (json_is_string(val))
+			json_array_append_new(rows,
+			                      json_pack("{s:s, s:O}", "label", k, "value", val));
+	}
+	out = json_pack("[{s:s, s:o}]", "title", kind_label(v->kind), "rows", rows);
+	return out;
+}
+
 static json_t *review_json(struct ob_req *r, const struct review *v)
 {
 	char today[11] = "";
 
 	ob_today(today);
-	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s?, s:O, s:O?, s:o}", "id", v->id,
-	                 "kind", v->kind, "subject_id", v->subject_id, "submission", v->submission,
-	                 "due_date", v->due_date, "state",
-	                 v->decision ? "decided" : state_name(v->due_date, today), "decision",
-	                 v->decision, "answers", v->answers, "comments", v->comments, "summary",
-	                 questionnaire_summary(r->o->saq, v->answers));
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s?, s:O, s:O?, s:o}", "id", v->id,
+	                 "kind", v->kind, "kind_label", kind_label(v->kind), "subject_id",
+	                 v->subject_id, "submission", v->submission, "due_date", v->due_date,
+	                 "state", v->decision ? "decided" : state_name(v->due_date, today),
+	                 "decision", v->decision, "answers", v->answers, "comments", v->comments,
+	                 "summary", review_summary(r, v));
 }
 
 /*
@@ -243,6 +266,11 @@ static int decide(struct ob_req *r, const struct review *v, const char *decision
 		rc = store_exec(r->o->s, sql_saq, "tit", state, clock_now(), v->subject_id);
 	if (rc < 0)
 		goto fail;
+	if (strcmp(v->kind, "access") == 0) {
+		/* the product's team hears of it from products.c */
+		rc = products_access_decided(r, v->subject_id, decision);
+		goto audit;
+	}
 	rc = store_query(r->o->s, &st, sql_email, "t", v->submitted_by);
 	if (!rc && (rc = store_next(st)) == 1) {
 		email = strdup(store_text(st, 0));
@@ -273,6 +301,7 @@ static int decide(struct ob_req *r, const struct review *v, const char *decision
 	    "\n%s/onboarding/saq\n",
 	    name, v->submission, what, notes.len ? notes.ptr : "", r->o->public_url);
 	rc = body ? notify_mail(r, email, subject_line, body) : CAREID_ENOMEM;
+audit:
 	detail = json_pack("{s:s, s:i, s:O}", "decision", decision, "submission", v->submission,
 	                   "comments", comments);
 	if (!rc)
@@ -297,13 +326,22 @@ static int review_page(struct ob_req *r, int status, const struct review *v, con
 {
 	json_t *sections = json_array();
 
-	for (size_t i = 0; i < questionnaire_section_count(r->o->saq); i++) {
-		const char *id = questionnaire_section_id(r->o->saq, i);
+	if (strcmp(v->kind, "saq") == 0) {
+		for (size_t i = 0; i < questionnaire_section_count(r->o->saq); i++) {
+			const char *id = questionnaire_section_id(r->o->saq, i);
 
+			json_array_append_new(
+			    sections,
+			    json_pack("{s:s, s:s, s:s?}", "id", id, "title",
+			              questionnaire_section_title(r->o->saq, i), "comment",
+			              json_string_value(json_object_get(v->comments, id))));
+		}
+	} else {
 		json_array_append_new(
-		    sections, json_pack("{s:s, s:s, s:s?}", "id", id, "title",
-		                        questionnaire_section_title(r->o->saq, i), "comment",
-		                        json_string_value(json_object_get(v->comments, id))));
+		    sections,
+		    json_pack("{s:s, s:s, s:s?}", "id", "general", "title", "the request",
+		              "comment",
+		              json_string_value(json_object_get(v->comments, "general"))));
 	}
 	return ob_page(r, status, "review",
 	               json_pack("{s:s, s:o, s:o, s:s?}", "title", "Review", "review",
@@ -314,6 +352,7 @@ static int review_page(struct ob_req *r, int status, const struct review *v, con
 static json_t *form_comments(struct ob_req *r)
 {
 	json_t *c = json_object();
+	const char *general = form_get(&r->req->form, "comment_general");
 
 	for (size_t i = 0; i < questionnaire_section_count(r->o->saq); i++) {
 		const char *id = questionnaire_section_id(r->o->saq, i);
@@ -325,6 +364,8 @@ static json_t *form_comments(struct ob_req *r)
 		if (v && *v)
 			json_object_set_new(c, id, json_string(v));
 	}
+	if (general && *general)
+		json_object_set_new(c, "general", json_string(general));
 	return c;
 }
 

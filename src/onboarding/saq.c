@@ -165,6 +165,13 @@ static json_t *saq_review(struct ob_req *r, const struct saq *s)
 	return out;
 }
 
+bool saq_approved(struct ob_req *r, const char *uid)
+{
+	struct saq s;
+
+	return saq_load(r, uid, &s) == 0 && strcmp(s.state, "approved") == 0;
+}
+
 json_t *saq_status(struct ob_req *r, const char *uid)
 {
 	struct saq s;

@@ -388,8 +388,19 @@ static int sqlite_finish(struct sqlite_stmt *e)
 	sqlite3 *db = e->conn->db;
 	int before = sqlite3_total_changes(db), rc;
 
-	while ((rc = sqlite3_step(e->stmt)) == SQLITE_ROW)
-		;
+	for (int tries = 0;; tries++) {
+		while ((rc = sqlite3_step(e->stmt)) == SQLITE_ROW)
+			;
+		/* A write outside a transaction reads first and then takes the
+		 * write lock; when another connection committed in between, WAL
+		 * answers SQLITE_BUSY_SNAPSHOT at once, without the busy handler.
+		 * Such a statement has changed nothing yet: run it again. */
+		if ((rc & 0xff) != SQLITE_BUSY || !sqlite3_get_autocommit(db) ||
+		    sqlite3_stmt_readonly(e->stmt) || tries == 100)
+			break;
+		sqlite3_reset(e->stmt);
+		sqlite3_sleep(1 + tries % 10);
+	}
 	if (rc != SQLITE_DONE)
 		rc = sqlite_fail(db, rc, sqlite3_sql(e->stmt));
 	else /* sqlite3_changes() keeps the count of the last INSERT, UPDATE or
