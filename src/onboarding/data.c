@@ -18,6 +18,10 @@ int onboarding_load_data(onboarding *o, const char *etc_dir)
 	rc = questionnaire_load(&o->saq, path);
 	if (rc)
 		return rc;
+	snprintf(path, sizeof(path), "%s/onboarding/setup-eligibility.json", etc_dir);
+	rc = questionnaire_load(&o->setup, path);
+	if (rc)
+		return rc;
 	snprintf(path, sizeof(path), "%s/bank-holidays-england-and-wales.json", etc_dir);
 	return workdays_load(&o->wd, path);
 }
@@ -28,6 +32,7 @@ void onboarding_free(onboarding *o)
 		return;
 	rp_free(o->rp);
 	questionnaire_free(o->saq);
+	questionnaire_free(o->setup);
 	workdays_free(o->wd);
 	free(o->public_url);
 	free(o);

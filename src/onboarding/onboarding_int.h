@@ -26,6 +26,7 @@ struct onboarding {
 	bool secure;
 	rp *rp;
 	struct questionnaire *saq;
+	struct questionnaire *setup; /* the 'Setup and eligibility' stage */
 	struct workdays *wd;
 };
 
@@ -110,6 +111,20 @@ int products_api(struct ob_req *r);
 /* After a review of kind "access" is decided (inside its transaction). */
 int products_access_decided(struct ob_req *r, const char *product_id, const char *decision);
 
+/* stage.c: a product's 'Setup and eligibility' stage (etc/onboarding/
+ * setup-eligibility.json): 3 sections saved as drafts, the use case's
+ * checklist, submitted together for review. Pages under
+ * /onboarding/products/{id}/setup…, API under /api/v1/products/{id}/setup…;
+ * `rest` is what follows the product id ("/setup", "/setup/use_case", …). The
+ * product belongs to the caller's team (products.c checked it). */
+int stage_handle(struct ob_req *r, const struct ob_team *t, const char *product_id,
+		 const char *product_name, const char *cis2_access, const char *rest);
+int stage_api(struct ob_req *r, const struct ob_team *t, const char *product_id,
+	      const char *product_name, const char *cis2_access, const char *rest);
+/* After a review of kind "stage" is decided (inside its transaction). */
+int stage_decided(struct ob_req *r, const char *stage_id, const char *decision,
+		  const json_t *comments);
+
 /* reviews.c */
 int reviews_handle(struct ob_req *r);
 int reviews_api(struct ob_req *r);
@@ -121,5 +136,8 @@ int reviews_file(struct ob_req *r, const char *kind, const char *subject_id, int
 int notify_mail(struct ob_req *r, const char *to, const char *subject, const char *body);
 int notify_subscribe(struct ob_req *r, const char *email, const char *uid);
 int notify_handle_unsubscribe(struct ob_req *r);
+/* The CIS2 team's service updates to the distribution list (page and API). */
+int notify_updates_handle(struct ob_req *r);
+int notify_updates_api(struct ob_req *r);
 
 #endif

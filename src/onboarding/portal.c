@@ -277,6 +277,8 @@ static int route_page(struct ob_req *r)
 		return products_handle(r);
 	if (strcmp(p, "/mock-clients") == 0)
 		return mockclients_handle(r);
+	if (strcmp(p, "/updates") == 0)
+		return notify_updates_handle(r);
 	return ob_error(r, 404, "not_found", "There is no such page.");
 }
 
@@ -307,6 +309,8 @@ static int route_api(struct ob_req *r)
 		return products_api(r);
 	if (strcmp(p, "/mock-clients") == 0)
 		return mockclients_api(r);
+	if (strcmp(p, "/updates") == 0)
+		return notify_updates_api(r);
 	return ob_error(r, 404, "not_found", "There is no such API resource.");
 }
 

@@ -326,12 +326,13 @@ static int products_page(struct ob_req *r, int status, const struct ob_team *t, 
 
 static int product_page(struct ob_req *r, int status, const struct product *p, const char *notice)
 {
+	bool can_request =
+	    strcmp(p->cis2_access, "none") == 0 || strcmp(p->cis2_access, "declined") == 0;
+
 	return ob_page(r, status, "ob_product",
-	               json_pack("{s:s, s:o, s:b, s:s?}", "title", p->name, "product",
-	                         product_json(p), "can_request",
-	                         strcmp(p->cis2_access, "none") == 0 ||
-	                             strcmp(p->cis2_access, "declined") == 0,
-	                         "notice", notice));
+	               json_pack("{s:s, s:o, s:b, s:b, s:s?}", "title", p->name, "product",
+	                         product_json(p), "can_request", can_request, "granted",
+	                         strcmp(p->cis2_access, "granted") == 0, "notice", notice));
 }
 
 int products_handle(struct ob_req *r)
@@ -376,6 +377,8 @@ int products_handle(struct ob_req *r)
 		return ob_error(r, 404, "not_found", "There is no such product in your team.");
 	if (rc)
 		return rc;
+	if (strncmp(rest + strlen(id), "/setup", 6) == 0)
+		return stage_handle(r, &t, p.id, p.name, p.cis2_access, rest + strlen(id));
 	if (strcmp(rest + strlen(id), "/access") == 0 && post) {
 		rc = request_access(r, &t, &p, due);
 		if (rc == CAREID_EUSED)
@@ -442,6 +445,8 @@ int products_api(struct ob_req *r)
 		return rc;
 	if (!rest[strlen(id)] && strcmp(m, "GET") == 0)
 		return ob_json(r, 200, product_json(&p));
+	if (strncmp(rest + strlen(id), "/setup", 6) == 0)
+		return stage_api(r, &t, p.id, p.name, p.cis2_access, rest + strlen(id));
 	if (strcmp(rest + strlen(id), "/access") == 0 && strcmp(m, "POST") == 0) {
 		rc = request_access(r, &t, &p, due);
 		if (rc == CAREID_EUSED)

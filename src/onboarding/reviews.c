@@ -71,6 +71,14 @@ static const char *kind_label(const char *kind)
 	                                     : kind;
 }
 
+/* The questionnaire a review's answers follow (NULL for a plain request). */
+static const questionnaire *kind_questionnaire(struct ob_req *r, const char *kind)
+{
+	return strcmp(kind, "saq") == 0     ? r->o->saq
+	       : strcmp(kind, "stage") == 0 ? r->o->setup
+	                                    : NULL;
+}
+
 static int require_reviewer(struct ob_req *r)
 {
 	int rc = ob_require_account(r);
@@ -181,6 +189,8 @@ static json_t *review_summary(struct ob_req *r, const struct review *v)
 
 	if (strcmp(v->kind, "saq") == 0)
 		return questionnaire_summary(r->o->saq, v->answers);
+	if (strcmp(v->kind, "stage") == 0)
+		return questionnaire_summary(r->o->setup, v->answers);
 	rows = json_array();
 	json_object_foreach(v->answers, k, val)
 	{
@@ -271,6 +281,10 @@ static int decide(struct ob_req *r, const struct review *v, const char *decision
 		rc = products_access_decided(r, v->subject_id, decision);
 		goto audit;
 	}
+	if (strcmp(v->kind, "stage") == 0) {
+		rc = stage_decided(r, v->subject_id, decision, comments);
+		goto audit;
+	}
 	rc = store_query(r->o->s, &st, sql_email, "t", v->submitted_by);
 	if (!rc && (rc = store_next(st)) == 1) {
 		email = strdup(store_text(st, 0));
@@ -324,38 +338,37 @@ out:
 
 static int review_page(struct ob_req *r, int status, const struct review *v, const char *problem)
 {
+	const questionnaire *q = kind_questionnaire(r, v->kind);
 	json_t *sections = json_array();
 
-	if (strcmp(v->kind, "saq") == 0) {
-		for (size_t i = 0; i < questionnaire_section_count(r->o->saq); i++) {
-			const char *id = questionnaire_section_id(r->o->saq, i);
+	for (size_t i = 0; q && i < questionnaire_section_count(q); i++) {
+		const char *id = questionnaire_section_id(q, i);
 
-			json_array_append_new(
-			    sections,
-			    json_pack("{s:s, s:s, s:s?}", "id", id, "title",
-			              questionnaire_section_title(r->o->saq, i), "comment",
-			              json_string_value(json_object_get(v->comments, id))));
-		}
-	} else {
+		json_array_append_new(
+		    sections, json_pack("{s:s, s:s, s:s?}", "id", id, "title",
+		                        questionnaire_section_title(q, i), "comment",
+		                        json_string_value(json_object_get(v->comments, id))));
+	}
+	if (!q)
 		json_array_append_new(
 		    sections,
 		    json_pack("{s:s, s:s, s:s?}", "id", "general", "title", "the request",
 		              "comment",
 		              json_string_value(json_object_get(v->comments, "general"))));
-	}
 	return ob_page(r, status, "review",
 	               json_pack("{s:s, s:o, s:o, s:s?}", "title", "Review", "review",
 	                         review_json(r, v), "sections", sections, "problem", problem));
 }
 
 /* Comments from the form: comment_<section id> fields that are not empty. */
-static json_t *form_comments(struct ob_req *r)
+static json_t *form_comments(struct ob_req *r, const char *kind)
 {
-	json_t *c = json_object();
+	const questionnaire *q = kind_questionnaire(r, kind);
 	const char *general = form_get(&r->req->form, "comment_general");
+	json_t *c = json_object();
 
-	for (size_t i = 0; i < questionnaire_section_count(r->o->saq); i++) {
-		const char *id = questionnaire_section_id(r->o->saq, i);
+	for (size_t i = 0; q && i < questionnaire_section_count(q); i++) {
+		const char *id = questionnaire_section_id(q, i);
 		char field[160];
 		const char *v;
 
@@ -393,7 +406,7 @@ int reviews_handle(struct ob_req *r)
 		return review_page(r, 200, &v, NULL);
 	if (!ob_csrf_ok(r))
 		return ob_error(r, 403, "csrf", "The form was not sent from this browser's page.");
-	comments = form_comments(r);
+	comments = form_comments(r, v.kind);
 	rc = decide(r, &v, form_get(&r->req->form, "decision"), comments, &problem);
 	json_decref(comments);
 	if (rc == CAREID_EUSED)
