@@ -43,6 +43,10 @@ static const struct opt spec[] = {
     {"issuer-live", "URL", "issuer of live", false},
     {"issuer-portal", "URL", "issuer of the onboarding portal's environment", false},
     {"etc-dir", "DIR", "questionnaires and bank holidays (default etc)", false},
+    {"review-date", "YYYY-MM-DD",
+     "count onboarding review SLAs from this day instead of today "
+     "(demonstrations, tests)",
+     false},
     {"smtp-url", "URL", "SMTP server for e-mail, e.g. smtp://127.0.0.1:25 (default: --mail-file)",
      false},
     {"mail-file", "FILE", "where e-mail goes without --smtp-url (default var/mail.log)", false},
@@ -312,6 +316,7 @@ static int serve(opts *o)
 	oo.templates = tpl;
 	oo.public_url = public_url;
 	oo.etc_dir = opts_get_or(o, "etc-dir", "etc");
+	oo.review_date = opts_get(o, "review-date");
 	if (!rc)
 		rc = onboarding_new(&ob, &oo);
 	if (rc)

@@ -2,6 +2,7 @@
  * holiday calendar, both data in etc/ that operators update without a release. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -38,10 +39,15 @@ void onboarding_free(onboarding *o)
 	free(o);
 }
 
-int ob_today(char out[11])
+int ob_today(const onboarding *o, char out[11])
 {
 	struct ymd today;
-	int rc = workdays_london_date(&today, clock_now());
+	int rc;
 
+	if (o->today[0]) {
+		memcpy(out, o->today, 11);
+		return 0;
+	}
+	rc = workdays_london_date(&today, clock_now());
 	return rc ? rc : workdays_date_format(out, today);
 }

@@ -24,6 +24,9 @@ struct onboarding_opts {
 	const templates *templates; /* borrowed */
 	const char *public_url;
 	const char *etc_dir; /* questionnaires and bank holidays (default "etc") */
+	/* NULL, or "YYYY-MM-DD": the day review SLAs count from, for
+	 * demonstrations and tests of due dates */
+	const char *review_date;
 };
 
 int onboarding_new(onboarding **out, const struct onboarding_opts *o);

@@ -28,6 +28,7 @@ struct onboarding {
 	struct questionnaire *saq;
 	struct questionnaire *setup; /* the 'Setup and eligibility' stage */
 	struct workdays *wd;
+	char today[11]; /* "" or a fixed date for review SLAs (--review-date) */
 };
 
 /* One request to the portal or its API. */
@@ -50,8 +51,8 @@ struct ob_req {
 
 /* data.c */
 int onboarding_load_data(onboarding *o, const char *etc_dir);
-/* Today's date in England, "YYYY-MM-DD". */
-int ob_today(char out[11]);
+/* Today's date in England, "YYYY-MM-DD" (or the configured review date). */
+int ob_today(const onboarding *o, char out[11]);
 
 /* portal.c */
 int ob_page(struct ob_req *r, int status, const char *template_name, json_t *ctx);

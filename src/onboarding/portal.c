@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "crypto/hash.h"
+#include "core/workdays.h"
 #include "crypto/random.h"
 #include "onboarding/onboarding_int.h"
 
@@ -363,6 +364,15 @@ int onboarding_new(onboarding **out, const struct onboarding_opts *opts)
 		goto out;
 	}
 	ro.redirect_uri = redirect;
+	if (opts->review_date) {
+		struct ymd d;
+
+		if (workdays_date_parse(&d, opts->review_date)) {
+			rc = careid_error_set(CAREID_EINVALID, "--review-date must be YYYY-MM-DD");
+			goto out;
+		}
+		snprintf(o->today, sizeof(o->today), "%s", opts->review_date);
+	}
 	rc = rp_new(&o->rp, o->p, o->s, &ro);
 	if (!rc)
 		rc = onboarding_load_data(o, opts->etc_dir ? opts->etc_dir : "etc");

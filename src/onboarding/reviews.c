@@ -25,7 +25,9 @@ int reviews_file(struct ob_req *r, const char *kind, const char *subject_id, int
 
 	if (!id)
 		return CAREID_ENOMEM;
-	rc = workdays_london_date(&today, clock_now());
+	rc = ob_today(r->o, due_out);
+	if (!rc)
+		rc = workdays_date_parse(&today, due_out);
 	if (rc)
 		return rc;
 	due = workdays_add(r->o->wd, today, REVIEW_WORKING_DAYS);
@@ -103,7 +105,7 @@ static int queue(struct ob_req *r, json_t **out)
 	char today[11];
 	store_stmt *st = NULL;
 	json_t *open = json_array(), *done = json_array();
-	int rc = ob_today(today);
+	int rc = ob_today(r->o, today);
 
 	if (!rc)
 		rc = store_query(r->o->s, &st, sql, "");
@@ -206,7 +208,7 @@ static json_t *review_json(struct ob_req *r, const struct review *v)
 {
 	char today[11] = "";
 
-	ob_today(today);
+	ob_today(r->o, today);
 	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s?, s:O, s:O?, s:o}", "id", v->id,
 	                 "kind", v->kind, "kind_label", kind_label(v->kind), "subject_id",
 	                 v->subject_id, "submission", v->submission, "due_date", v->due_date,
