@@ -70,6 +70,7 @@ static const char *kind_label(const char *kind)
 {
 	return strcmp(kind, "saq") == 0      ? "Service Assessment Questionnaire"
 	       : strcmp(kind, "access") == 0 ? "CIS2 Authentication request"
+	       : strcmp(kind, "stage") == 0  ? "Setup and eligibility"
 	                                     : kind;
 }
 
@@ -207,14 +208,17 @@ static json_t *review_summary(struct ob_req *r, const struct review *v)
 static json_t *review_json(struct ob_req *r, const struct review *v)
 {
 	char today[11] = "";
+	const char *state;
+	json_t *j;
 
 	ob_today(r->o, today);
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s?, s:O, s:O?, s:o}", "id", v->id,
-	                 "kind", v->kind, "kind_label", kind_label(v->kind), "subject_id",
-	                 v->subject_id, "submission", v->submission, "due_date", v->due_date,
-	                 "state", v->decision ? "decided" : state_name(v->due_date, today),
-	                 "decision", v->decision, "answers", v->answers, "comments", v->comments,
-	                 "summary", review_summary(r, v));
+	state = v->decision ? "decided" : state_name(v->due_date, today);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:O, s:O?, s:o}", "id", v->id,
+	              "kind", v->kind, "kind_label", kind_label(v->kind), "subject_id",
+	              v->subject_id, "submission", v->submission, "due_date", v->due_date, "state",
+	              state, "state_label", state_label(state), "decision", v->decision, "answers",
+	              v->answers, "comments", v->comments, "summary", review_summary(r, v));
+	return j;
 }
 
 /*
