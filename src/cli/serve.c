@@ -181,6 +181,18 @@ static void print_banner(const char *url, const json_t *seed)
 		}
 		printf("\n");
 	}
+	users = json_object_get(seed, "portal_accounts");
+	if (json_array_size(users)) {
+		printf("Onboarding portal: %s/onboarding/ (password '%s')\n\n", url,
+		       json_string_value(json_object_get(seed, "password")));
+		json_array_foreach(users, i, u)
+		{
+			printf("  %-28s %s\n", json_string_value(json_object_get(u, "email")),
+			       json_is_true(json_object_get(u, "reviewer")) ? "CIS2 onboarding team"
+			                                                    : "supplier developer");
+		}
+		printf("\n");
+	}
 	printf("Stop with Ctrl-C.\n");
 	fflush(stdout);
 }

@@ -115,7 +115,9 @@ int workdays_date_format(char out[static WORKDAYS_DATE_LEN], struct ymd d)
 	out[0] = '\0';
 	if (!workdays_date_valid(d))
 		return careid_error_set(CAREID_EINVALID, "invalid date %d-%d-%d", d.y, d.m, d.d);
-	snprintf(out, WORKDAYS_DATE_LEN, "%04d-%02d-%02d", d.y, d.m, d.d);
+	/* valid dates fit: years 1..9999, months 1..12, days 1..31 */
+	snprintf(out, WORKDAYS_DATE_LEN, "%04u-%02u-%02u", (unsigned)d.y % 10000u,
+	         (unsigned)d.m % 100u, (unsigned)d.d % 100u);
 	return 0;
 }
 
@@ -306,7 +308,7 @@ int workdays_load(workdays **out, const char *path)
 	json_t *root = NULL;
 	json_error_t jerr;
 	char *text = NULL;
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	rc = read_file(&text, &len, path);

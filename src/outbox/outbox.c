@@ -32,6 +32,16 @@ struct outbox {
 	bool running, stopping, woken;
 };
 
+/* Copies at most size-1 bytes of `src` and a NUL (ids and kinds are short
+ * by construction; a longer value is cut, never overflowed). */
+static void copy_bounded(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static bool outbox_kind_ok(const char *kind)
 {
 	size_t len = kind ? strlen(kind) : 0;
@@ -202,8 +212,8 @@ static int outbox_claim(outbox *ob, const char *id, struct outbox_claim *c)
 		goto out;
 	kind = store_text(st, 0);
 	payload = store_text(st, 1);
-	snprintf(c->id, sizeof(c->id), "%s", id);
-	snprintf(c->kind, sizeof(c->kind), "%s", kind ? kind : "");
+	copy_bounded(c->id, sizeof(c->id), id);
+	copy_bounded(c->kind, sizeof(c->kind), kind ? kind : "");
 	c->attempt = store_int(st, 2);
 	c->payload = payload ? json_loads(payload, JSON_REJECT_DUPLICATES, NULL) : NULL;
 	c->bad_payload = !json_is_object(c->payload);
