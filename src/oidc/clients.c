@@ -385,3 +385,22 @@ out:
 	memset(secret, 0, sizeof(secret));
 	return rc;
 }
+
+int client_delete(store *s, const char *env, const char *client_id)
+{
+	static const char sql_uris[] =
+	    "DELETE FROM client_redirect_uris WHERE env = $1 AND client_id = $2";
+	static const char sql_client[] = "DELETE FROM clients WHERE env = $1 AND client_id = $2";
+	int rc = store_begin(s);
+
+	if (rc)
+		return rc;
+	rc = store_exec(s, sql_uris, "tt", env, client_id);
+	if (rc >= 0)
+		rc = store_exec(s, sql_client, "tt", env, client_id);
+	if (rc <= 0) {
+		store_rollback(s);
+		return rc < 0 ? rc : careid_error_set(CAREID_ENOTFOUND, "unknown client");
+	}
+	return store_commit(s);
+}

@@ -75,4 +75,9 @@ struct client_new {
  */
 int client_add(json_t **out, store *s, const struct secrets *sec, const struct client_new *c);
 
+/* Removes a client and its redirect URIs (its own transaction). Used to undo
+ * a registration whose caller could not record it; CAREID_ENOTFOUND when
+ * there is no such client. */
+int client_delete(store *s, const char *env, const char *client_id);
+
 #endif

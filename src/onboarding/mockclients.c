@@ -283,6 +283,9 @@ static int create(struct ob_req *r, const struct mock_input *in, json_t **out)
 		            : CAREID_ENOMEM;
 	if (rc < 0) {
 		store_rollback(r->o->s);
+		/* Not recorded as this account's: undo the registration, so no
+		 * client is left that nobody owns. */
+		client_delete(r->o->s, MOCK_ENV, client_id);
 		goto out;
 	}
 	rc = store_commit(r->o->s);

@@ -199,6 +199,27 @@ static void test_secret_jwt_sealed(void **state)
 	json_decref(out);
 }
 
+static void test_delete(void **state)
+{
+	struct fixture *f = *state;
+	const char *uris[] = {"https://rp.example/cb"};
+	struct client_new cn = {
+	    .env = "mock", .name = "gone", .redirect_uris = uris, .nredirect = 1};
+	struct client *c = NULL;
+	json_t *out = NULL;
+	const char *id;
+
+	assert_int_equal(client_add(&out, f->s, &f->sec, &cn), 0);
+	id = json_string_value(json_object_get(out, "client_id"));
+	assert_int_equal(client_delete(f->s, "int", id), CAREID_ENOTFOUND); /* other env */
+	assert_int_equal(client_get(&c, f->s, "mock", id), 0);
+	client_free(c);
+	assert_int_equal(client_delete(f->s, "mock", id), 0);
+	assert_int_equal(client_get(&c, f->s, "mock", id), CAREID_ENOTFOUND);
+	assert_int_equal(client_delete(f->s, "mock", id), CAREID_ENOTFOUND);
+	json_decref(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +229,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_add_and_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_add_refuses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_jwt_sealed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
