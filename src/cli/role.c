@@ -141,7 +141,8 @@ static int role_add(int argc, char **argv)
 	}
 	env = opts_get(o, "env");
 	if (!env_valid(env)) {
-		status = cli_usage(cmd, "unknown environment '%s' (mock, int, dep, live, portal)", env);
+		status =
+		    cli_usage(cmd, "unknown environment '%s' (mock, int, dep, live, portal)", env);
 		goto out;
 	}
 	if ((status = pairs_parse(&acts, o, "activity")) ||

@@ -68,7 +68,8 @@ static int require(const opts *o, const char *cmd, const char *const *names)
 			return cli_usage(cmd, "--%s is required", *names);
 	}
 	if (env && !env_valid(env))
-		return cli_usage(cmd, "unknown environment '%s' (mock, int, dep, live, portal)", env);
+		return cli_usage(cmd, "unknown environment '%s' (mock, int, dep, live, portal)",
+		                 env);
 	return CONTINUE;
 }
 

@@ -119,12 +119,12 @@ int products_access_decided(struct ob_req *r, const char *product_id, const char
  * `rest` is what follows the product id ("/setup", "/setup/use_case", …). The
  * product belongs to the caller's team (products.c checked it). */
 int stage_handle(struct ob_req *r, const struct ob_team *t, const char *product_id,
-		 const char *product_name, const char *cis2_access, const char *rest);
+                 const char *product_name, const char *cis2_access, const char *rest);
 int stage_api(struct ob_req *r, const struct ob_team *t, const char *product_id,
-	      const char *product_name, const char *cis2_access, const char *rest);
+              const char *product_name, const char *cis2_access, const char *rest);
 /* After a review of kind "stage" is decided (inside its transaction). */
 int stage_decided(struct ob_req *r, const char *stage_id, const char *decision,
-		  const json_t *comments);
+                  const json_t *comments);
 
 /* reviews.c */
 int reviews_handle(struct ob_req *r);
