@@ -31,6 +31,8 @@
 #include "http/fetch.h"
 #include "outbox/mail.h"
 #include "outbox/outbox.h"
+
+#include "receiver.h"
 #include "store/store.h"
 
 #define FROM "careid@careid.test"
@@ -42,69 +44,6 @@ static pid_t rx_pid;
 static int rx_port;
 static char rx_dir[PATH_MAX];
 static char smtp_url[64];
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* Starts smtp_receiver.py writing into `dir`; returns its pid and port. */
-static pid_t receiver_start(const char *dir, int port, int *port_out)
-{
-	const char *src = getenv("CAREID_SOURCE_DIR"), *py = getenv("CAREID_PYTHON");
-	char script[PATH_MAX], portarg[16], line[16] = "";
-	struct pollfd pfd;
-	size_t got = 0;
-	int fds[2];
-	pid_t pid;
-
-	snprintf(script, sizeof(script), "%s/tests/unit/outbox/smtp_receiver.py",
-	         src && *src ? src : ".");
-	snprintf(portarg, sizeof(portarg), "%d", port);
-	if (pipe(fds) != 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		/* Debian's python3 has python3-aiosmtpd, whatever PATH prefers. */
-		execl(py && *py ? py : "/usr/bin/python3", "python3", script, dir, portarg,
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	while (pid > 0 && got < sizeof(line) - 1 && !memchr(line, '\n', got) &&
-	       poll(&pfd, 1, 10000) == 1) {
-		ssize_t n = read(fds[0], line + got, sizeof(line) - 1 - got);
-
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		line[got] = '\0';
-	}
-	close(fds[0]);
-	*port_out = (int)strtol(line, NULL, 10);
-	if (pid > 0 && *port_out <= 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	return pid;
-}
-
-static void receiver_stop(pid_t pid)
-{
-	if (pid > 0) {
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-	}
-}
 
 /* Removes every message the receiver wrote so far. */
 static void receiver_clear(void)
