@@ -19,8 +19,11 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREID_TESTS=OFF >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 
+# localhost rather than 127.0.0.1 in the public URL: browsers refuse WebAuthn
+# (security keys, Windows Hello) on an IP address.
 run: build
-	$(BUILD)/careid serve --listen $(LISTEN) --db $(DB) --demo
+	$(BUILD)/careid serve --listen $(LISTEN) --db $(DB) --demo \
+		--public-url http://localhost:$(lastword $(subst :, ,$(LISTEN)))
 
 # Everything runs under AddressSanitizer and UndefinedBehaviorSanitizer. The
 # optimised build that `make run` uses is compiled too: -O2 finds warnings

@@ -17,6 +17,8 @@ static const struct command {
     {"org", cmd_org, "org add: an organisation (ODS code and name)"},
     {"role", cmd_role, "role add: an NHS RBAC role profile for a user at an organisation"},
     {"onboarding", cmd_onboarding, "account add: portal accounts (suppliers, CIS2 reviewers)"},
+    {"card", cmd_card, "issue|revoke|list|ca: smartcards from each environment's test CA"},
+    {"agent", cmd_agent, "the identity agent: serves a smartcard to careid's sign-in pages"},
 };
 
 static void usage(FILE *f)

@@ -1,10 +1,11 @@
 #include "authn/assurance.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
-#define AAL3_METHODS (AUTHN_FIDO2 | AUTHN_IOS | AUTHN_SMARTCARD)
-#define AAL2_METHODS (AUTHN_TOTP | AUTHN_NHSMAIL | AUTHN_PASSKEY)
+#define AAL3_METHODS AUTHN_AAL3_METHODS
+#define AAL2_METHODS AUTHN_AAL2_METHODS
 
 static const struct acr_class {
 	const char *name;
@@ -23,10 +24,22 @@ static const struct acr_class {
     {"AAL2_NHSMAIL", AUTHN_NHSMAIL},
 };
 
-/* The class stated for a method when the request named none it satisfies. */
-static const char *method_class(enum authn_method m)
+/* The strongest single method of a set. */
+static enum authn_method strongest(unsigned m)
 {
-	switch (m) {
+	static const enum authn_method order[] = {AUTHN_SMARTCARD, AUTHN_FIDO2,   AUTHN_IOS,
+	                                          AUTHN_TOTP,      AUTHN_NHSMAIL, AUTHN_PASSKEY};
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (m & order[i])
+			return order[i];
+	return AUTHN_PWD;
+}
+
+/* The class stated for a set of methods when the request named none it satisfies. */
+static const char *method_class(unsigned m)
+{
+	switch (strongest(m)) {
 	case AUTHN_PWD:
 		return "AAL1_USERPASS";
 	case AUTHN_TOTP:
@@ -45,7 +58,7 @@ static const char *method_class(enum authn_method m)
 	return "AAL1_USERPASS";
 }
 
-int authn_method_aal(enum authn_method m)
+int authn_method_aal(unsigned m)
 {
 	if (m & AAL3_METHODS)
 		return 3;
@@ -146,7 +159,7 @@ unsigned acr_accepted(const char *acr_values, const char *client_default, const 
 }
 
 struct first_match {
-	enum authn_method m;
+	unsigned m;
 	const char *name;
 };
 
@@ -158,17 +171,39 @@ static void match_method(const struct acr_class *c, void *arg)
 		fm->name = c->name;
 }
 
-void acr_achieved(char out[ACR_MAX], enum authn_method m, const char *acr_values,
-                  const char *client_default, const char *env_default)
+void acr_achieved(char out[ACR_MAX], unsigned m, const char *acr_values, const char *client_default,
+                  const char *env_default)
 {
 	struct first_match fm = {m, NULL};
 
 	each_known(acr_values, match_method, &fm);
 	if (!fm.name && !each_known(acr_values, add_methods, &(unsigned){0})) {
-		if (client_default && (acr_methods(client_default) & m))
+		if (acr_known(client_default) && (acr_methods(client_default) & m))
 			fm.name = client_default;
-		else if (!client_default && env_default && (acr_methods(env_default) & m))
+		else if (!acr_known(client_default) && env_default &&
+		         (acr_methods(env_default) & m))
 			fm.name = env_default;
 	}
 	snprintf(out, ACR_MAX, "%s", fm.name ? fm.name : method_class(m));
+}
+
+int acr_level(const char *acr, unsigned m)
+{
+	unsigned satisfying = acr_known(acr) ? acr_methods(acr) & m : m;
+
+	return authn_method_aal(satisfying ? satisfying : m);
+}
+
+char *authn_amr_json(unsigned m)
+{
+	json_t *a = json_array();
+	char *out;
+
+	for (unsigned bit = AUTHN_PWD; a && bit <= AUTHN_SMARTCARD; bit <<= 1)
+		if (m & bit)
+			json_array_append_new(
+			    a, json_string(authn_method_amr((enum authn_method)bit)));
+	out = a ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	return out;
 }

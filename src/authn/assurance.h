@@ -27,8 +27,11 @@ enum authn_method {
 /* Largest length of a class name, with its NUL. */
 #define ACR_MAX 24
 
-/* The level a method reaches (1, 2 or 3). */
-int authn_method_aal(enum authn_method m);
+#define AUTHN_AAL3_METHODS (AUTHN_FIDO2 | AUTHN_IOS | AUTHN_SMARTCARD)
+#define AUTHN_AAL2_METHODS (AUTHN_TOTP | AUTHN_NHSMAIL | AUTHN_PASSKEY)
+
+/* The level a method, or the strongest of a set of methods, reaches (1, 2 or 3). */
+int authn_method_aal(unsigned m);
 
 /* The "amr" value of a method ("pwd", "TOTP", "FIDO2", "N3_SMARTCARD", …). */
 const char *authn_method_amr(enum authn_method m);
@@ -54,12 +57,19 @@ unsigned acr_accepted(const char *acr_values, const char *client_default, const 
                       unsigned offered);
 
 /*
- * The class to state in "acr" after a sign-in with method `m`: the first
- * known class of `acr_values` (or the defaults, as above) that `m`
- * satisfies, else the most specific class `m` meets (AAL1_USERPASS for a
- * password). Writes at most ACR_MAX bytes.
+ * The class to state in "acr" for a sign-in that proved the methods `m` (a
+ * set): the first known class of `acr_values` (or the defaults, as above)
+ * that `m` satisfies, else the most specific class the strongest method of
+ * `m` meets (AAL1_USERPASS for a password). Writes at most ACR_MAX bytes.
  */
-void acr_achieved(char out[ACR_MAX], enum authn_method m, const char *acr_values,
-                  const char *client_default, const char *env_default);
+void acr_achieved(char out[ACR_MAX], unsigned m, const char *acr_values, const char *client_default,
+                  const char *env_default);
+
+/* The authentication_assurance_level to state with class `acr`: the level of
+ * the strongest method of `m` that satisfies it. */
+int acr_level(const char *acr, unsigned m);
+
+/* The "amr" JSON array text of a set of methods ("[\"pwd\",\"TOTP\"]"); free(). */
+char *authn_amr_json(unsigned m);
 
 #endif

@@ -50,6 +50,15 @@ int cli_read_password(char *out, size_t outsz);
 /* Prints help: "usage: careid USAGE", a description and the option table. */
 void cli_help(const char *usage, const char *description, const struct opt *spec);
 
+/* careid serve --demo: the demo users' authenticator app (a published
+ * secret) and smartcards (PKCS#12 files written under `dir`), created when
+ * the demo directory was just seeded; `seed` gains "authenticators"
+ * {"totp": {"uid", "secret"}, "cards": [{"env", "uid", "file"}]}. */
+int demo_seed_authenticators(store *s, json_t *seed, const char *dir);
+
+/* careid user authenticators (cli/authenticators.c), reached through cmd_user. */
+int cli_user_authenticators(int argc, char **argv);
+
 /* Prints a JSON value (consumed) to stdout, indented, with a newline. */
 void cli_print_json(json_t *json);
 

@@ -27,4 +27,10 @@ int cmd_client(int argc, char **argv);
 /* careid onboarding account add (cli/onboarding.c) */
 int cmd_onboarding(int argc, char **argv);
 
+/* careid card issue|revoke|list|ca (cli/card.c) */
+int cmd_card(int argc, char **argv);
+
+/* careid agent: the identity agent (cli/agent.c) */
+int cmd_agent(int argc, char **argv);
+
 #endif

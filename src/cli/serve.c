@@ -30,9 +30,12 @@
 static const struct opt spec[] = {
     {"listen", "ADDR:PORT", "address to listen on (default " DEFAULT_LISTEN "; port 0 picks one)",
      false},
-    {"public-url", "URL", "URL users and clients reach careid at (default http://ADDR:PORT)",
+    {"public-url", "URL",
+     "URL users and clients reach careid at (default http://ADDR:PORT; port 0 in it stands for "
+     "the port bound)",
      false},
     {"demo", NULL, "seed the demo directory on an empty store and serve /demo/", false},
+    {"demo-dir", "DIR", "where --demo writes the demo smartcards (default var/demo)", false},
     {"threads", "N", "worker threads (default: one per CPU, at least 4)", false},
     {"log-level", "LEVEL", "debug, info (default), warn or error", false},
     {"assets-dir", "DIR", "NHS.UK frontend files (default " DEFAULT_ASSETS ")", false},
@@ -50,6 +53,9 @@ static const struct opt spec[] = {
     {"smtp-url", "URL", "SMTP server for e-mail, e.g. smtp://127.0.0.1:25 (default: --mail-file)",
      false},
     {"mail-file", "FILE", "where e-mail goes without --smtp-url (default var/mail.log)", false},
+    {"smartcard-agent", "URL",
+     "where sign-in pages reach the smartcard identity agent (default http://127.0.0.1:8086)",
+     false},
     {"mail-from", "ADDRESS", "sender of careid's e-mail (default noreply@careid.localhost)", false},
     CLI_STORE_OPTS,
     {NULL, NULL, NULL, false},
@@ -129,6 +135,22 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	return http_send(res, 404, "text/plain; charset=utf-8", "not found\n", 10);
 }
 
+/* The public URL, with ":0" after its host standing for the port bound
+ * (tests listening on port 0 that need a host name, e.g. localhost for
+ * WebAuthn); malloc'd. */
+static char *public_url_with_port(const char *url, uint16_t port)
+{
+	const char *host = strstr(url, "://");
+	const char *end = host ? host + 3 + strcspn(host + 3, "/?#") : NULL;
+	char *out;
+
+	if (!end || end - url < 2 || strncmp(end - 2, ":0", 2) != 0 || end[-3] == ':')
+		return strdup(url);
+	if (asprintf(&out, "%.*s:%u%s", (int)(end - 2 - url), url, port, end) < 0)
+		return NULL;
+	return out;
+}
+
 static int parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port)
 {
 	const char *colon = strrchr(s, ':');
@@ -151,6 +173,30 @@ static int parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port
 		return careid_error_set(CAREID_EINVALID, "--listen port must be 0 to 65535");
 	*port = (uint16_t)p;
 	return 0;
+}
+
+static void print_demo_authenticators(const char *url, const json_t *a)
+{
+	const json_t *totp = json_object_get(a, "totp"), *card;
+	size_t i;
+
+	if (!a)
+		return;
+	printf("Stronger sign-ins (ask for them with acr_values, or use int):\n"
+	       "  authenticator app  user %s, secret %s\n"
+	       "                     (a code: oathtool --totp -b %s)\n",
+	       json_string_value(json_object_get(totp, "uid")),
+	       json_string_value(json_object_get(totp, "secret")),
+	       json_string_value(json_object_get(totp, "secret")));
+	json_array_foreach(json_object_get(a, "cards"), i, card)
+	{
+		printf("  smartcard (%s)     user %s: careid agent --card %s\n",
+		       json_string_value(json_object_get(card, "env")),
+		       json_string_value(json_object_get(card, "uid")),
+		       json_string_value(json_object_get(card, "file")));
+	}
+	printf("  security keys      register one at %s/realms/mock/account after signing in\n\n",
+	       url);
 }
 
 static void print_banner(const char *url, const json_t *seed)
@@ -181,6 +227,7 @@ static void print_banner(const char *url, const json_t *seed)
 		}
 		printf("\n");
 	}
+	print_demo_authenticators(url, json_object_get(seed, "authenticators"));
 	users = json_object_get(seed, "portal_accounts");
 	if (json_array_size(users)) {
 		printf("Onboarding portal: %s/onboarding/ (password '%s')\n\n", url,
@@ -278,6 +325,9 @@ static int serve(opts *o)
 		rc = directory_seed_demo(app.store, &seed);
 		if (!rc)
 			rc = seed_portal(app.store, seed);
+		if (!rc)
+			rc = demo_seed_authenticators(app.store, seed,
+			                              opts_get_or(o, "demo-dir", "var/demo"));
 		if (rc)
 			goto out;
 	}
@@ -301,7 +351,7 @@ static int serve(opts *o)
 	if (rc)
 		goto out;
 	if (opts_get(o, "public-url")) {
-		public_url = strdup(opts_get(o, "public-url"));
+		public_url = public_url_with_port(opts_get(o, "public-url"), http_server_port(srv));
 	} else if (asprintf(&public_url, strchr(addr, ':') ? "http://[%s]:%u" : "http://%s:%u",
 	                    addr, http_server_port(srv)) < 0) {
 		public_url = NULL;
@@ -314,6 +364,7 @@ static int serve(opts *o)
 	po.templates = tpl;
 	po.metrics = app.metrics;
 	po.public_url = public_url;
+	po.agent_url = opts_get(o, "smartcard-agent");
 	for (int i = 0; i < ENV_COUNT; i++) {
 		char name[32];
 

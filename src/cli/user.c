@@ -227,15 +227,19 @@ int cmd_user(int argc, char **argv)
 		return user_show(argc, argv);
 	if (sub && strcmp(sub, "list") == 0)
 		return user_list(argc, argv);
+	if (sub && strcmp(sub, "authenticators") == 0)
+		return cli_user_authenticators(argc, argv);
 	if (sub && (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)) {
-		printf("usage: careid user add|show|list [options]\n\n"
-		       "  add    register a user (password from stdin or a prompt)\n"
-		       "  show   print a user and their role profiles as JSON\n"
-		       "  list   print the users of an environment as JSON\n\n"
+		printf("usage: careid user add|show|list|authenticators [options]\n\n"
+		       "  add             register a user (password from stdin or a prompt)\n"
+		       "  show            print a user and their role profiles as JSON\n"
+		       "  list            print the users of an environment as JSON\n"
+		       "  authenticators  list, revoke or reset a user's authenticators\n\n"
 		       "'careid user SUBCOMMAND --help' describes each.\n");
 		return 0;
 	}
 	if (!sub)
-		return cli_usage("user", "a subcommand is required: add, show or list");
-	return cli_usage("user", "unknown subcommand '%s' (add, show, list)", sub);
+		return cli_usage("user",
+		                 "a subcommand is required: add, show, list or authenticators");
+	return cli_usage("user", "unknown subcommand '%s' (add, show, list, authenticators)", sub);
 }

@@ -230,4 +230,32 @@ json_t *dir_user_json(const struct dir_user *u);
  */
 int directory_seed_demo(store *s, json_t **report_out);
 
+/*
+ * Authenticators registered to a user (authn/ adds them: authenticator apps,
+ * WebAuthn credentials, smartcards). Revoked ones stay in the store, marked.
+ *
+ * directory_authenticators: a new JSON array of {"id", "kind", "method"
+ * (its "amr" value), "name", "created_at", "last_used_at" (or null),
+ * "revoked_at" (or null), and for smartcards "serial"} ordered by creation;
+ * revoked ones only with `include_revoked`.
+ */
+int directory_authenticators(json_t **out, store *s, const char *env, const char *uid,
+                             bool include_revoked);
+
+/* How many unrevoked authenticators of `kind` ("totp", "webauthn",
+ * "smartcard"; NULL: any) the user has. */
+int directory_authenticator_count(int *out, store *s, const char *env, const char *uid,
+                                  const char *kind);
+
+/* Renames one of the user's authenticators (1..DIR_NAME_MAX characters of
+ * text). CAREID_ENOTFOUND when the user has no such unrevoked one. */
+int directory_authenticator_rename(store *s, const char *env, const char *uid, const char *id,
+                                   const char *name);
+
+/* Revokes one of the user's authenticators (id), or all of them (id NULL:
+ * a reset); `*n_out` (may be NULL) counts them. A smartcard revoked here is
+ * not yet on its CA's revocation list: careid card revoke does both. */
+int directory_authenticator_revoke(int *n_out, store *s, const char *env, const char *uid,
+                                   const char *id);
+
 #endif

@@ -247,8 +247,16 @@ int http_send_page(struct http_response *res, int status, const char *html, size
 	                          "img-src 'self' data:; font-src 'self' https://assets.nhs.uk; "
 	                          "form-action 'self' http: https:; frame-ancestors 'none'; "
 	                          "base-uri 'none'; object-src 'none'";
-	int rc = http_add_header(res, "Content-Security-Policy", csp);
+	const char *policy = csp;
+	int rc = 0;
 
+	if (res->csp_connect) {
+		policy =
+		    arena_printf(res->arena, "%s; connect-src 'self' %s", csp, res->csp_connect);
+		if (!policy)
+			return careid_error_set(CAREID_ENOMEM, "out of memory");
+	}
+	rc = http_add_header(res, "Content-Security-Policy", policy);
 	if (!rc)
 		rc = http_add_header(res, "X-Frame-Options", "DENY");
 	if (!rc)

@@ -71,6 +71,9 @@ struct http_response {
 	size_t nheaders;
 	const char *route; /* label for metrics and logs, e.g. "token" */
 	arena *arena;      /* same as the request's */
+	/* An origin a page's script may also connect to (the smartcard agent on
+	 * loopback), added to the CSP's connect-src by http_send_page(); NULL. */
+	const char *csp_connect;
 };
 
 /* Prepares `res` for a handler: status 200, empty body capped at

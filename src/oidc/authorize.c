@@ -168,11 +168,12 @@ static int validate(struct authz *z, json_t **out)
 		                         "assurance",
 		                         z->r->env->name));
 	}
-	*out = json_pack("{s:s, s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:I, s:s*, s:o*, s:s*, s:s*}",
-	                 "client_id", z->client->client_id, "redirect_uri", z->redirect_uri,
-	                 "scope", scope, "state", z->state, "nonce", nonce, "code_challenge", cc,
-	                 "prompt", prompt, "max_age", (json_int_t)age, "acr_values", acr, "claims",
-	                 claims_json, "login_hint", login_hint, "hint_sub", hint_sub);
+	*out = json_pack(
+	    "{s:s, s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:I, s:s*, s:o*, s:s*, s:s*, s:s*}",
+	    "client_id", z->client->client_id, "redirect_uri", z->redirect_uri, "scope", scope,
+	    "state", z->state, "nonce", nonce, "code_challenge", cc, "prompt", prompt, "max_age",
+	    (json_int_t)age, "acr_values", acr, "claims", claims_json, "login_hint", login_hint,
+	    "hint_sub", hint_sub, "default_acr", z->client->default_acr);
 	if (!*out)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	return 0;
@@ -189,19 +190,11 @@ static bool session_fits(struct oidc_req *r, const json_t *params, const struct 
 {
 	json_int_t max_age = json_integer_value(json_object_get(params, "max_age"));
 	const char *prompt = pget(params, "prompt"), *hint_sub = pget(params, "hint_sub");
-	json_t *amr = json_loads(s->amr, 0, NULL);
-	unsigned method = 0;
 	bool ok;
 
-	for (size_t i = 0; i < json_array_size(amr); i++)
-		for (unsigned m = AUTHN_PWD; m <= AUTHN_SMARTCARD; m <<= 1)
-			if (strcmp(json_string_value(json_array_get(amr, i)),
-			           authn_method_amr((enum authn_method)m)) == 0)
-				method |= m;
-	json_decref(amr);
 	ok = acr_accepted(pget(params, "acr_values"), c->default_acr, r->env->default_acr,
 	                  r->env->offered) &
-	     method;
+	     s->methods;
 	if (prompt && scope_has(prompt, "login"))
 		ok = false;
 	/* max_age=0 asks for a fresh sign-in, like prompt=login (OIDC Core §3.1.2.1) */
@@ -340,7 +333,15 @@ int authorize_handle(struct oidc_req *r)
 		res_reset(r->res);
 	}
 	if (prompt && strcmp(prompt, "none") == 0) {
-		rc = fail(&z, "login_required", "the user is not signed in");
+		rc = fail(&z, "login_required",
+		          s.uid ? "the session does not meet the request: a new sign-in is needed"
+		                : "the user is not signed in");
+		goto out;
+	}
+	/* A session that does not fit (a stronger class asked for, prompt=login,
+	 * max_age): the same user signs in again, and the session is kept. */
+	if (s.uid && json_object_set_new(params, "session_uid", json_string(s.uid))) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 		goto out;
 	}
 	rc = tx_create(&tx, r, params, NULL);
@@ -361,7 +362,7 @@ int authorize_finish(struct oidc_req *r, json_t *params, const struct session *s
 	    "INSERT INTO codes (code_hash, env, client_id, redirect_uri, grant_data, "
 	    "code_challenge, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 	struct grant g = {0};
-	char code[64], hash[CRYPTO_HASH_HEX];
+	char code[64], hash[CRYPTO_HASH_HEX], acr[ACR_MAX];
 	const char *kv[6];
 	char *data = NULL, *loc;
 	int64_t now = clock_now();
@@ -372,9 +373,12 @@ int authorize_finish(struct oidc_req *r, json_t *params, const struct session *s
 	g.scope = pget(params, "scope");
 	g.nonce = pget(params, "nonce");
 	g.sid = s->sid;
-	g.acr = s->acr;
+	/* The class this request asked for that the session's methods meet. */
+	acr_achieved(acr, s->methods, pget(params, "acr_values"), pget(params, "default_acr"),
+	             r->env->default_acr);
+	g.acr = acr;
 	g.amr = json_loads(s->amr, 0, NULL);
-	g.aal = s->aal;
+	g.aal = acr_level(acr, s->methods);
 	g.auth_time = s->auth_time;
 	g.selected_roleid = selected_roleid;
 	g.claims = json_object_get(params, "claims");

@@ -92,3 +92,19 @@ int oidc_error_page(struct oidc_req *r, int status, const char *title, const cha
 	return oidc_render(r, status, "error",
 	                   json_pack("{s:s, s:s}", "title", title, "message", message));
 }
+
+const char *oidc_svg_data_uri(arena *a, const char *svg)
+{
+	size_t n = strlen(svg), cap = 4 * n / 3 + 8, len;
+	char *b64 = arena_alloc(a, cap);
+
+	if (!b64 || crypto_b64url_encode(b64, cap, svg, n))
+		return NULL;
+	len = strlen(b64);
+	for (size_t i = 0; i < len; i++)
+		b64[i] = b64[i] == '-' ? '+' : b64[i] == '_' ? '/' : b64[i];
+	while (len % 4)
+		b64[len++] = '=';
+	b64[len] = '\0';
+	return arena_printf(a, "data:image/svg+xml;base64,%s", b64);
+}

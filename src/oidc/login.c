@@ -1,153 +1,45 @@
-/* The sign-in and role-selection pages, and the transactions behind them. */
+/*
+ * The sign-in page and its steps. The page offers the authenticators the
+ * request's assurance class accepts (acr_values, the client's default, the
+ * environment's); each form posts `method` and its fields, and the
+ * authenticator of that name (authn/) verifies them. Failed attempts are
+ * throttled and every attempt is in the audit trail.
+ */
+#include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
+#include "authn/authn.h"
+#include "authn/challenge.h"
+#include "authn/qr.h"
+#include "authn/throttle.h"
+#include "authn/totp.h"
+#include "authn/webauthn.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "crypto/password.h"
-#include "crypto/random.h"
 #include "directory/directory.h"
 #include "oidc/oidc_int.h"
 
-#define CSRF_COOKIE  "careid_csrf"
-#define USERNAME_MAX 254
-
-int tx_create(char **id_out, struct oidc_req *r, json_t *params, const struct session *s)
-{
-	static const char sql[] =
-	    "INSERT INTO auth_requests (id_hash, env, client_id, params, uid, session_hash, "
-	    "created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-	char id[64], hash[CRYPTO_HASH_HEX];
-	char *text;
-	int64_t now = clock_now();
-	int rc;
-
-	*id_out = NULL;
-	rc = crypto_random_token(id, sizeof(id), 24);
-	if (rc)
-		return rc;
-	crypto_keyed_hash(hash, r->p->secrets.hash_key, id);
-	text = json_dumps(params, JSON_COMPACT);
-	if (!text)
-		return careid_error_set(CAREID_ENOMEM, "out of memory");
-	rc = store_exec(r->p->store, sql, "ttttttii", hash, r->env->name,
-	                json_string_value(json_object_get(params, "client_id")), text,
-	                s ? s->uid : NULL, s ? s->id_hash : NULL, now, now + TX_TTL);
-	free(text);
-	if (rc < 0)
-		return rc;
-	*id_out = arena_strdup(r->a, id);
-	return *id_out ? 0 : CAREID_ENOMEM;
-}
-
-static void decref(void *p)
-{
-	json_decref(p);
-}
-
-int tx_load(struct tx *out, struct oidc_req *r, const char *id)
-{
-	static const char sql[] = "SELECT params, uid, session_hash FROM auth_requests WHERE "
-	                          "id_hash = $1 AND env = $2 AND expires_at > $3";
-	char hash[CRYPTO_HASH_HEX];
-	store_stmt *st = NULL;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (!id || !*id || strlen(id) > 64)
-		return careid_error_set(CAREID_ENOTFOUND, "no sign-in in progress");
-	crypto_keyed_hash(hash, r->p->secrets.hash_key, id);
-	rc = store_query(r->p->store, &st, sql, "tti", hash, r->env->name, clock_now());
-	if (rc)
-		goto out;
-	rc = store_next(st);
-	if (rc <= 0) {
-		rc = rc ? rc : careid_error_set(CAREID_ENOTFOUND, "no sign-in in progress");
-		goto out;
-	}
-	out->id = arena_strdup(r->a, id);
-	out->params = json_loads(store_text(st, 0), 0, NULL);
-	out->uid = arena_strdup(r->a, store_text(st, 1));
-	out->session_hash = arena_strdup(r->a, store_text(st, 2));
-	if (!out->params || !out->id)
-		rc = careid_error_set(CAREID_ESTORE, "transaction unreadable");
-	else
-		rc = arena_defer(r->a, decref, out->params);
-out:
-	store_done(st);
-	return rc;
-}
-
-int tx_bind(struct oidc_req *r, const char *id, const struct session *s)
-{
-	static const char sql[] =
-	    "UPDATE auth_requests SET uid = $1, session_hash = $2 WHERE id_hash = $3";
-	char hash[CRYPTO_HASH_HEX];
-	int rc;
-
-	crypto_keyed_hash(hash, r->p->secrets.hash_key, id);
-	rc = store_exec(r->p->store, sql, "ttt", s->uid, s->id_hash, hash);
-	return rc < 0 ? rc : 0;
-}
-
-int tx_delete(struct oidc_req *r, const char *id)
-{
-	static const char sql[] = "DELETE FROM auth_requests WHERE id_hash = $1 OR expires_at < $2";
-	char hash[CRYPTO_HASH_HEX];
-	int rc;
-
-	crypto_keyed_hash(hash, r->p->secrets.hash_key, id);
-	rc = store_exec(r->p->store, sql, "ti", hash, clock_now());
-	return rc < 0 ? rc : 0;
-}
-
-/* The browser's CSRF cookie, set now when it has none. */
-static const char *csrf_cookie(struct oidc_req *r)
-{
-	const char *c = http_cookie(r->req, CSRF_COOKIE);
-	struct cookie_attrs attrs = {.path = "/", .secure = r->p->secure, .same_site = "Lax"};
-	char fresh[64];
-
-	if (c && strlen(c) >= 32 && strlen(c) <= 64)
-		return c;
-	if (crypto_random_token(fresh, sizeof(fresh), 32) ||
-	    http_set_cookie(r->res, CSRF_COOKIE, fresh, &attrs))
-		return NULL;
-	return arena_strdup(r->a, fresh);
-}
-
-static const char *csrf_for(struct oidc_req *r, const char *cookie, const char *tx)
-{
-	char hash[CRYPTO_HASH_HEX];
-	char *input = arena_printf(r->a, "%s|%s|%s", r->env->name, cookie, tx);
-
-	if (!input)
-		return NULL;
-	crypto_keyed_hash(hash, r->p->secrets.csrf_key, input);
-	return arena_strdup(r->a, hash);
-}
-
-const char *csrf_token(struct oidc_req *r, const char *tx)
-{
-	const char *cookie = csrf_cookie(r);
-
-	return cookie ? csrf_for(r, cookie, tx) : NULL;
-}
-
-bool csrf_ok(struct oidc_req *r, const char *tx, const char *given)
-{
-	const char *cookie = http_cookie(r->req, CSRF_COOKIE);
-	const char *want;
-
-	if (!cookie || !given || strlen(cookie) > 64)
-		return false;
-	want = csrf_for(r, cookie, tx);
-	return want && crypto_streq(want, given);
-}
+/* What a sign-in page shows, besides the transaction. */
+struct page {
+	const char *username;
+	const char *error;
+	const char *method; /* the form the error is about (NULL: the password form) */
+	int status;
+	int64_t retry_after; /* throttled: seconds */
+};
 
 static const char *pget(const json_t *params, const char *name)
 {
 	return json_string_value(json_object_get(params, name));
+}
+
+static void wipe_free(char *secret)
+{
+	if (secret)
+		explicit_bzero(secret, strlen(secret));
+	free(secret);
 }
 
 static int expired_page(struct oidc_req *r)
@@ -156,39 +48,407 @@ static int expired_page(struct oidc_req *r)
 	                       "Go back to the service you were using and sign in again.");
 }
 
-static int render_signin(struct oidc_req *r, int status, const struct tx *t, const char *username,
-                         const char *error)
+/* The methods this transaction's request accepts in this environment. */
+static unsigned accepted(struct oidc_req *r, const struct tx *t)
+{
+	return acr_accepted(pget(t->params, "acr_values"), pget(t->params, "default_acr"),
+	                    r->env->default_acr, r->env->offered);
+}
+
+/* A sentence on what the service needs, for the top of the page. */
+static const char *requirement(unsigned m)
+{
+	if (m & AUTHN_PWD)
+		return NULL;
+	if (!(m & ~(unsigned)AUTHN_SMARTCARD))
+		return "This service needs you to sign in with your smartcard.";
+	if (!(m & ~(unsigned)AUTHN_FIDO2))
+		return "This service needs you to sign in with a security key or Windows Hello.";
+	if (!(m & ~(unsigned)AUTHN_TOTP))
+		return "This service needs your password and a code from your authenticator app.";
+	if (!(m & AUTHN_AAL2_METHODS))
+		return "This service needs a very high level of assurance: sign in with a security "
+		       "key, Windows Hello or your smartcard.";
+	return NULL;
+}
+
+/* The WebAuthn part of the page: a fresh challenge and the request options. */
+static int webauthn_section(json_t *ctx, struct oidc_req *r, const struct tx *t, unsigned m)
+{
+	char challenge[CHALLENGE_MAX];
+	json_t *opts;
+	char *text;
+	int rc;
+
+	rc = challenge_new(challenge, r->p->store, r->p->secrets.hash_key, r->env->name,
+	                   CHALLENGE_WEBAUTHN_GET, t->id, NULL, clock_now());
+	if (rc)
+		return rc;
+	opts = webauthn_request_options(r->p->rp_id, challenge, true, NULL);
+	text = opts ? json_dumps(opts, JSON_COMPACT) : NULL;
+	json_decref(opts);
+	if (!text)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	rc = json_object_set_new(ctx, "webauthn",
+	                         json_pack("{s:s, s:s, s:b}", "challenge", challenge, "options",
+	                                   text, "passkeys", (m & AUTHN_PASSKEY) != 0));
+	free(text);
+	return rc ? careid_error_set(CAREID_ENOMEM, "out of memory") : 0;
+}
+
+static int smartcard_section(json_t *ctx, struct oidc_req *r, const struct tx *t)
+{
+	char challenge[CHALLENGE_MAX];
+	int rc;
+
+	rc = challenge_new(challenge, r->p->store, r->p->secrets.hash_key, r->env->name,
+	                   CHALLENGE_SMARTCARD, t->id, NULL, clock_now());
+	if (rc)
+		return rc;
+	r->res->csp_connect = r->p->agent_url;
+	rc = json_object_set_new(ctx, "smartcard",
+	                         json_pack("{s:s, s:s, s:s, s:s}", "challenge", challenge, "agent",
+	                                   r->p->agent_url, "origin", r->p->origin, "issuer",
+	                                   r->env->issuer));
+	return rc ? careid_error_set(CAREID_ENOMEM, "out of memory") : 0;
+}
+
+static int render_signin(struct oidc_req *r, const struct tx *t, const struct page *pg)
 {
 	const char *csrf = csrf_token(r, t->id);
+	unsigned m = accepted(r, t);
 	struct client *c = NULL;
 	json_t *ctx;
+	int rc;
 
 	if (!csrf)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	client_get(&c, r->p->store, r->env->name, pget(t->params, "client_id"));
-	ctx =
-	    json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s}", "title", "Sign in", "action",
-	              arena_printf(r->a, "%s/login", r->env->issuer_path), "tx", t->id, "csrf",
-	              csrf, "username", username, "error", error, "client_name", c ? c->name : "");
+	ctx = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s, s:s?, s:b, s:b, s:b}", "title",
+	                "Sign in", "action", arena_printf(r->a, "%s/login", r->env->issuer_path),
+	                "tx", t->id, "csrf", csrf, "username", pg->username, "error", pg->error,
+	                "client_name", c ? c->name : "", "requirement", requirement(m), "password",
+	                (m & (AUTHN_PWD | AUTHN_TOTP)) != 0, "code_after",
+	                (m & AUTHN_TOTP) && !(m & AUTHN_PWD), "stepup",
+	                pget(t->params, "session_uid") != NULL);
 	client_free(c);
-	return oidc_render(r, status, "signin", ctx);
+	if (!ctx)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	rc = 0;
+	if (m & (AUTHN_FIDO2 | AUTHN_PASSKEY))
+		rc = webauthn_section(ctx, r, t, m);
+	if (!rc && (m & AUTHN_SMARTCARD))
+		rc = smartcard_section(ctx, r, t);
+	if (!rc && (m & (AUTHN_FIDO2 | AUTHN_PASSKEY | AUTHN_SMARTCARD)))
+		rc = json_object_set_new(ctx, "script", json_string("signin.js"));
+	if (!rc)
+		rc = json_object_set_new(
+		    ctx, "several",
+		    json_boolean((m & (AUTHN_PWD | AUTHN_TOTP)) &&
+		                 (m & (AUTHN_FIDO2 | AUTHN_PASSKEY | AUTHN_SMARTCARD))));
+	if (!rc && pg->error) {
+		const char *at = pg->method ? pg->method : "password";
+		bool pwd = strcmp(at, "password") == 0 && (m & (AUTHN_PWD | AUTHN_TOTP));
+		const char *field = pwd                              ? "username"
+		                    : !strcmp(at, "webauthn")        ? "webauthn-button"
+		                    : !strcmp(at, "smartcard")       ? "smartcard-button"
+		                    : (m & (AUTHN_PWD | AUTHN_TOTP)) ? "username"
+		                    : (m & AUTHN_SMARTCARD)          ? "smartcard-button"
+		                                                     : "webauthn-button";
+
+		rc = json_object_set_new(ctx, "error_field", json_string(field));
+		if (!rc)
+			rc = json_object_set_new(ctx,
+			                         pwd                        ? "password_error"
+			                         : !strcmp(at, "webauthn")  ? "webauthn_error"
+			                         : !strcmp(at, "smartcard") ? "smartcard_error"
+			                                                    : "password_error",
+			                         json_string(pg->error));
+	}
+	if (!rc && pg->retry_after) {
+		char *after = arena_printf(r->a, "%lld", (long long)pg->retry_after);
+
+		rc = after ? http_add_header(r->res, "Retry-After", after) : CAREID_ENOMEM;
+	}
+	if (rc) {
+		json_decref(ctx);
+		return rc;
+	}
+	return oidc_render(r, pg->status ? pg->status : 200, "signin", ctx);
+}
+
+/* The authenticator-app step after a password; with `enrol`, the set-up of
+ * a first app (its secret sealed in the transaction). */
+static int render_code(struct oidc_req *r, struct tx *t, const char *error, bool enrol)
+{
+	const char *csrf = csrf_token(r, t->id);
+	json_t *ctx;
+	int rc = 0;
+
+	if (!csrf)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	ctx = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s}", "title",
+	                enrol ? "Set up your authenticator app" : "Enter your code", "action",
+	                arena_printf(r->a, "%s/login", r->env->issuer_path), "tx", t->id, "csrf",
+	                csrf, "error", error, "method", enrol ? "totp_enrol" : "totp",
+	                "error_field", "code");
+	if (!ctx)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	if (enrol) {
+		char *secret = NULL, *uri = NULL, *svg = NULL;
+		const char *data = NULL;
+		const char *sealed = pget(t->params, "totp_pending");
+
+		rc = sealed ? crypto_open(&secret, r->p->secrets.seal_key, sealed)
+		            : careid_error_set(CAREID_ENOTFOUND, "no enrolment in progress");
+		if (!rc)
+			rc = totp_uri(&uri, arena_printf(r->a, "careid %s", r->env->name), t->uid,
+			              secret);
+		if (!rc)
+			rc = qr_svg(&svg, uri);
+		if (!rc && !(data = oidc_svg_data_uri(r->a, svg)))
+			rc = CAREID_ENOMEM;
+		if (!rc && json_object_set_new(ctx, "enrol",
+		                               json_pack("{s:s, s:s, s:s}", "secret", secret, "uri",
+		                                         uri, "qr", data)))
+			rc = CAREID_ENOMEM;
+		wipe_free(secret);
+		free(uri);
+		free(svg);
+	}
+	if (rc) {
+		json_decref(ctx);
+		return rc;
+	}
+	return oidc_render(r, 200, "signin_code", ctx);
+}
+
+/* The throttling key's user: the uid a typed username belongs to, else the
+ * username itself (unknown names are throttled too). */
+static const char *throttle_user(struct oidc_req *r, const char *username)
+{
+	struct dir_user *u = NULL;
+	const char *out;
+
+	if (!username || !*username || strlen(username) > AUTHN_USERNAME_MAX)
+		return NULL; /* only the address is counted */
+	if (directory_user_find_login(&u, r->p->store, r->env->name, username) == 0) {
+		out = arena_strdup(r->a, u->uid);
+		dir_user_free(u);
+		return out;
+	}
+	return arena_strdup(r->a, username);
+}
+
+enum outcome {
+	ATTEMPT_FAILED,  /* counts towards throttling */
+	ATTEMPT_OK,      /* clears the user's count */
+	ATTEMPT_REFUSED, /* proved, but not enough for the service: recorded only */
+	/* not even tried: recorded only, so hammering a blocked account does not
+	 * keep it blocked */
+	ATTEMPT_THROTTLED,
+};
+
+/* Records an attempt in the audit trail, and its outcome with the throttle. */
+static int record_attempt(struct oidc_req *r, const struct tx *t, const char *method,
+                          const char *user, const struct authn_result *res, enum outcome o)
+{
+	bool ok = o == ATTEMPT_OK;
+	store *st = r->p->store;
+	json_t *detail;
+	int rc;
+
+	detail = json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "env", r->env->name, "method", method,
+	                   "client_id", pget(t->params, "client_id"), "address",
+	                   r->req->remote_addr, "reason", ok ? NULL : res->reason);
+	if (!detail)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	rc = store_begin(st);
+	if (rc)
+		goto out;
+	if (ok)
+		rc = throttle_success(st, r->p->secrets.hash_key, r->env->name, user,
+		                      r->req->remote_addr);
+	else if (o == ATTEMPT_FAILED)
+		rc = throttle_failure(st, r->p->secrets.hash_key, r->env->name, user,
+		                      r->req->remote_addr, clock_now());
+	if (!rc)
+		rc = audit_record(st, res->uid ? res->uid : "anonymous",
+		                  ok                       ? "signin.succeeded"
+		                  : o == ATTEMPT_REFUSED   ? "signin.refused"
+		                  : o == ATTEMPT_THROTTLED ? "signin.throttled"
+		                                           : "signin.failed",
+		                  res->uid || user
+		                      ? arena_printf(r->a, "user:%s", res->uid ? res->uid : user)
+		                      : arena_printf(r->a, "address:%s", r->req->remote_addr),
+		                  detail);
+	rc = rc ? (store_rollback(st), rc) : store_commit(st);
+out:
+	json_decref(detail);
+	log_pack(LOG_INFO, ok ? "signin_succeeded" : "signin_failed", "{s:s, s:s, s:s, s:s?}",
+	         "request_id", r->req->request_id, "env", r->env->name, "method", method, "reason",
+	         ok ? NULL : res->reason);
+	metrics_signin(r->p->metrics, ok                                                 ? "success"
+	                              : res->reason && !strcmp(res->reason, "throttled") ? "locked"
+	                              : res->uid ? "bad_credentials"
+	                                         : "unknown_user");
+	return rc;
+}
+
+/* A signed-in user: the session (kept on a step-up), then the client's answer. */
+static int finish(struct oidc_req *r, struct tx *t, const char *uid, unsigned methods,
+                  const char *removal_token)
+{
+	struct session s;
+	char acr[ACR_MAX];
+	int rc;
+
+	acr_achieved(acr, methods, pget(t->params, "acr_values"), pget(t->params, "default_acr"),
+	             r->env->default_acr);
+	rc = session_start(&s, r, uid, methods, acr, removal_token);
+	if (!rc)
+		rc = tx_bind(r, t->id, &s);
+	if (!rc)
+		rc = authorize_continue(r, t->params, &s, t->id);
+	if (rc == 0)
+		rc = tx_delete(r, t->id); /* done: a code or an error went to the client */
+	return rc > 0 ? 0 : rc;
+}
+
+/* The challenge a form was given, used now: a replayed form finds it used. */
+static int use_challenge(struct oidc_req *r, const struct tx *t, const char *purpose,
+                         const char **out)
+{
+	const char *challenge = form_get(&r->req->form, "challenge");
+	int rc = challenge_use(NULL, r->p->store, r->p->secrets.hash_key, r->env->name, purpose,
+	                       t->id, challenge, clock_now());
+
+	*out = challenge;
+	return rc;
+}
+
+static int refuse(struct authn_result *res, const char *message, const char *reason)
+{
+	free(res->message);
+	res->message = strdup(message);
+	res->reason = reason;
+	return res->message ? CAREID_EDENIED : careid_error_set(CAREID_ENOMEM, "out of memory");
+}
+
+/* The code that confirms a first authenticator app, which is then saved. */
+static int totp_enrol_step(struct authn_result *res, struct oidc_req *r, struct tx *t)
+{
+	const char *sealed = pget(t->params, "totp_pending");
+	const char *code = form_get(&r->req->form, "code");
+	char *secret = NULL;
+	int64_t step;
+	int rc;
+
+	res->uid = strdup(t->uid);
+	if (!res->uid)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	if (!sealed)
+		return refuse(res, "Start again: no authenticator app is being set up.",
+		              "no_enrolment");
+	rc = crypto_open(&secret, r->p->secrets.seal_key, sealed);
+	if (rc)
+		return rc;
+	rc = totp_check(&step, secret, code ? code : "", clock_now());
+	if (rc == CAREID_EINVALID)
+		rc = refuse(res, "Enter the 6-digit code your app shows, digits only.", "bad_code");
+	else if (rc == CAREID_EDENIED)
+		rc = refuse(
+		    res,
+		    "The code is not correct. Enter the 6-digit code your app shows now (check "
+		    "that your phone's clock is right).",
+		    "bad_code");
+	else if (!rc)
+		rc = totp_enrol(&res->authenticator_id, r->p->store, r->p->secrets.seal_key,
+		                r->env->name, t->uid, "Authenticator app", secret, step);
+	if (!rc)
+		res->method = AUTHN_TOTP;
+	wipe_free(secret);
+	return rc;
+}
+
+/* A proof that is not enough on its own: a password where the service needs
+ * a code too (the code step, or setting up a first app), or less than the
+ * service's class. */
+static int next_step(struct oidc_req *r, struct tx *t, struct authn_result *res, unsigned m,
+                     const char *method, const char *user)
+{
+	bool has = false;
+	int count = 0, rc;
+
+	if (res->method == AUTHN_PWD && (m & AUTHN_TOTP)) {
+		rc = directory_authenticator_count(&count, r->p->store, r->env->name, res->uid,
+		                                   "totp");
+		has = count > 0;
+		if (rc)
+			return rc;
+		if (!has && (r->env->offered & AUTHN_PWD)) {
+			char *secret = NULL, *sealed = NULL;
+
+			rc = totp_secret_new(&secret);
+			if (!rc)
+				rc = crypto_seal(&sealed, r->p->secrets.seal_key, secret);
+			wipe_free(secret);
+			if (!rc &&
+			    json_object_set_new(t->params, "totp_pending", json_string(sealed)))
+				rc = CAREID_ENOMEM;
+			free(sealed);
+		}
+		if (has || (!rc && (r->env->offered & AUTHN_PWD))) {
+			if (!rc)
+				rc = tx_set_user(r, t, res->uid);
+			return rc ? rc : render_code(r, t, NULL, !has);
+		}
+		refuse(
+		    res,
+		    "No authenticator app is set up for your account. Sign in another way, or ask "
+		    "your administrator to set one up.",
+		    "no_authenticator_app");
+	} else if (res->method == AUTHN_PASSKEY) {
+		refuse(res,
+		       "Your passkey is synced between devices, so it gives high (AAL2) assurance "
+		       "only. This service needs a security key, Windows Hello or your smartcard.",
+		       "passkey_not_aal3");
+	} else {
+		refuse(
+		    res,
+		    res->method == AUTHN_PWD
+		        ? "This service needs more than a password. Sign in with one of the other "
+		          "ways on this page."
+		        : "This way of signing in does not meet the service's assurance level.",
+		    "insufficient_assurance");
+	}
+	rc = record_attempt(r, t, method, user, res, ATTEMPT_REFUSED);
+	return rc ? rc
+	          : render_signin(r, t,
+	                          &(struct page){.username = form_get(&r->req->form, "username"),
+	                                         .error = res->message,
+	                                         .method = method});
 }
 
 static int signin_post(struct oidc_req *r)
 {
 	const struct form *f = &r->req->form;
-	const char *txid = form_get(f, "tx"), *username = form_get(f, "username");
-	const char *password = form_get(f, "password");
-	struct dir_user *u = NULL;
-	struct session s;
+	const char *method = form_get(f, "method") ? form_get(f, "method") : "password";
+	const struct authenticator *a = authn_find(method);
+	struct authn_result res = {0};
+	struct page pg = {0};
+	struct authn_input in = {0};
+	const char *user, *hint;
+	unsigned m, proved;
+	int64_t retry = 0;
 	struct tx t;
-	char acr[ACR_MAX];
 	int rc;
 
-	if (!r->req->has_form || r->req->form_error || form_first_duplicate(f))
+	if (!r->req->has_form || r->req->form_error || form_first_duplicate(f) ||
+	    (!a && strcmp(method, "totp_enrol") != 0))
 		return oidc_error_page(r, 400, "The request is not valid",
 		                       "The sign-in form could not be read.");
-	rc = tx_load(&t, r, txid);
+	rc = tx_load(&t, r, form_get(f, "tx"));
 	if (rc == CAREID_ENOTFOUND)
 		return expired_page(r);
 	if (rc)
@@ -197,50 +457,111 @@ static int signin_post(struct oidc_req *r)
 		return oidc_error_page(r, 403, "The request is not valid",
 		                       "The sign-in form was not sent from this browser's page. "
 		                       "Go back to the service and sign in again.");
-	if (!username || !*username || !password || !*password)
-		return render_signin(r, 200, &t, username, "Enter your username and password.");
-	if (strlen(username) > USERNAME_MAX || strlen(password) > PASSWORD_MAX_LEN)
-		return render_signin(r, 200, &t, NULL, "The username or password is incorrect.");
-	rc = directory_user_find_login(&u, r->p->store, r->env->name, username);
-	if (rc && rc != CAREID_ENOTFOUND)
-		return rc;
-	if (rc || !u->password_hash) {
-		password_verify_dummy(password);
-		rc = CAREID_EDENIED;
-	} else {
-		rc = password_verify(u->password_hash, password);
+	m = accepted(r, &t);
+	pg.username = form_get(f, "username");
+	/* The second step needs the first: a password proved in this transaction. */
+	if ((strcmp(method, "totp") == 0 || strcmp(method, "totp_enrol") == 0) &&
+	    (!t.uid || t.session_hash || !(m & AUTHN_TOTP)))
+		return expired_page(r);
+	if (a && !(a->methods & m) && !(a == &authn_password && (m & AUTHN_TOTP))) {
+		pg.error = "This way of signing in is not accepted by the service.";
+		pg.method = method;
+		return render_signin(r, &t, &pg);
 	}
-	if (rc) {
-		metrics_signin(r->p->metrics, u ? "bad_credentials" : "unknown_user");
-		log_pack(LOG_INFO, "signin_failed", "{s:s, s:s, s:s, s:s}", "request_id",
-		         r->req->request_id, "env", r->env->name, "method", "pwd", "reason",
-		         u ? "bad_password" : "unknown_user");
-		dir_user_free(u);
-		return render_signin(r, 200, &t, username,
-		                     "The username or password is incorrect.");
+	user = t.uid                             ? t.uid
+	       : strcmp(method, "password") == 0 ? throttle_user(r, pg.username)
+	                                         : NULL;
+	rc = throttle_check(&retry, r->p->store, r->p->secrets.hash_key, r->env->name, user,
+	                    r->req->remote_addr, clock_now());
+	if (rc == CAREID_EBUSY) {
+		res.reason = "throttled";
+		rc = record_attempt(r, &t, method, user, &res, ATTEMPT_THROTTLED);
+		if (rc)
+			return rc;
+		pg.status = 429;
+		pg.method = method;
+		pg.retry_after = retry;
+		pg.error = arena_printf(r->a,
+		                        "There have been too many attempts to sign in. Wait %lld "
+		                        "seconds, then try again.",
+		                        (long long)retry);
+		return t.uid && strcmp(method, "password") != 0
+		           ? render_code(r, &t, pg.error, strcmp(method, "totp_enrol") == 0)
+		           : render_signin(r, &t, &pg);
 	}
-	/* The client named who should sign in (id_token_hint): nobody else may. */
-	if (pget(t.params, "hint_sub") && strcmp(pget(t.params, "hint_sub"), u->uid) != 0) {
-		char *msg =
-		    arena_printf(r->a, "The service asked for user %s. Sign in as that user.",
-		                 pget(t.params, "hint_sub"));
-
-		dir_user_free(u);
-		return msg ? render_signin(r, 200, &t, pget(t.params, "hint_sub"), msg)
-		           : CAREID_ENOMEM;
-	}
-	acr_achieved(acr, AUTHN_PWD, pget(t.params, "acr_values"), NULL, r->env->default_acr);
-	rc = session_start(&s, r, u->uid, AUTHN_PWD, acr);
-	dir_user_free(u);
 	if (rc)
 		return rc;
-	metrics_signin(r->p->metrics, "success");
-	rc = tx_bind(r, t.id, &s);
+
+	in.store = r->p->store;
+	in.hash_key = r->p->secrets.hash_key;
+	in.seal_key = r->p->secrets.seal_key;
+	in.env = r->env->name;
+	in.now = clock_now();
+	in.form = f;
+	in.uid = t.uid;
+	in.origin = r->p->origin;
+	in.rp_id = r->p->rp_id;
+	in.require_uv = true; /* AAL3 is two factors: the key and a PIN or biometric */
+	if (a == &authn_webauthn || a == &authn_smartcard) {
+		rc = use_challenge(
+		    r, &t, a == &authn_webauthn ? CHALLENGE_WEBAUTHN_GET : CHALLENGE_SMARTCARD,
+		    &in.challenge);
+		if (rc == CAREID_EUSED || rc == CAREID_ENOTFOUND) {
+			bool used = rc == CAREID_EUSED;
+
+			res.reason = used ? "challenge_replayed" : "challenge_unknown";
+			rc = record_attempt(r, &t, method, user, &res, ATTEMPT_FAILED);
+			pg.error =
+			    used ? "This sign-in attempt was already used: its challenge is "
+			           "valid once. Try again."
+			         : "This sign-in attempt has expired or was not made from this "
+			           "page. Try again.";
+			pg.method = method;
+			return rc ? rc : render_signin(r, &t, &pg);
+		}
+		if (rc)
+			return rc;
+	}
+	if (a)
+		rc = a->verify(&res, &in);
+	else
+		rc = totp_enrol_step(&res, r, &t);
+	if (rc < 0 && !res.message && !res.reason)
+		goto out; /* an internal failure */
+	if (res.uid && !user)
+		user = arena_strdup(r->a, res.uid);
+	if (rc) {
+		int rec = record_attempt(r, &t, method, user, &res, ATTEMPT_FAILED);
+
+		rc = rec ? rec
+		     : t.uid && strcmp(method, "password") != 0
+		         ? render_code(r, &t, res.message, strcmp(method, "totp_enrol") == 0)
+		         : render_signin(r, &t,
+		                         &(struct page){.username = pg.username,
+		                                        .error = res.message,
+		                                        .method = method});
+		goto out;
+	}
+	proved = res.method | (t.uid ? AUTHN_PWD : 0);
+	/* The client named who should sign in (id_token_hint): nobody else may. */
+	hint = pget(t.params, "hint_sub");
+	if (hint && strcmp(hint, res.uid) != 0) {
+		pg.username = hint;
+		pg.error = arena_printf(
+		    r->a, "The service asked for user %s. Sign in as that user.", hint);
+		rc = render_signin(r, &t, &pg);
+		goto out;
+	}
+	if (!(proved & m)) {
+		rc = next_step(r, &t, &res, m, method, user);
+		goto out;
+	}
+	rc = record_attempt(r, &t, method, user, &res, ATTEMPT_OK);
 	if (!rc)
-		rc = authorize_continue(r, t.params, &s, t.id);
-	if (rc == 0)
-		rc = tx_delete(r, t.id); /* done: a code or an error went to the client */
-	return rc > 0 ? 0 : rc;
+		rc = finish(r, &t, res.uid, proved, res.removal_token);
+out:
+	authn_result_release(&res);
+	return rc;
 }
 
 int login_handle(struct oidc_req *r)
@@ -258,116 +579,10 @@ int login_handle(struct oidc_req *r)
 		return expired_page(r);
 	if (rc)
 		return rc;
-	return render_signin(r, 200, &t,
-	                     pget(t.params, "login_hint") ? pget(t.params, "login_hint")
-	                                                  : pget(t.params, "hint_sub"),
-	                     NULL);
-}
-
-/* The signed-in user of a transaction, checked against this browser's session. */
-static int role_context(struct oidc_req *r, const char *txid, struct tx *t, struct session *s,
-                        struct dir_user **u)
-{
-	int rc = tx_load(t, r, txid);
-
-	if (rc)
-		return rc;
-	rc = session_current(s, r);
-	if (rc)
-		return rc;
-	if (!t->uid || !t->session_hash || strcmp(t->session_hash, s->id_hash) != 0)
-		return careid_error_set(CAREID_ENOTFOUND, "transaction not bound to this session");
-	return directory_user_get(u, r->p->store, r->env->name, t->uid);
-}
-
-/* The part of an NRD role name people read: "Nurse Access Role" of
- * "\"Clinical\":\"Clinical Provision\":\"Nurse Access Role\"". */
-static const char *role_label(arena *a, const char *role_name)
-{
-	size_t n = strlen(role_name);
-	const char *start;
-
-	if (n < 2 || role_name[n - 1] != '"')
-		return role_name;
-	start = role_name + n - 1;
-	while (start > role_name && start[-1] != '"')
-		start--;
-	if (start == role_name || start == role_name + n - 1)
-		return role_name;
-	return arena_strndup(a, start, (size_t)(role_name + n - 1 - start));
-}
-
-static int render_roles(struct oidc_req *r, int status, const struct tx *t,
-                        const struct dir_user *u, const char *error)
-{
-	const char *csrf = csrf_token(r, t->id);
-	json_t *roles = json_array();
-
-	if (!csrf || !roles) {
-		json_decref(roles);
-		return careid_error_set(CAREID_ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < u->nroles; i++) {
-		const struct dir_role *role = &u->roles[i];
-		const char *label = role_label(r->a, role->role_name);
-
-		json_array_append_new(
-		    roles,
-		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "id", role->person_roleid,
-		              "role_name", label ? label : role->role_name, "role_code",
-		              role->role_code, "org_code", role->org_code, "org_name",
-		              role->org_name ? role->org_name : role->org_code, "first", i == 0));
-	}
-	return oidc_render(r, status, "select_role",
-	                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s?}", "title",
-	                             "Select your role", "action",
-	                             arena_printf(r->a, "%s/select-role", r->env->issuer_path),
-	                             "tx", t->id, "csrf", csrf, "display_name", u->display_name,
-	                             "roles", roles, "error", error));
-}
-
-int select_role_handle(struct oidc_req *r)
-{
-	bool post = strcmp(r->req->method, "POST") == 0;
-	const struct form *f = post ? &r->req->form : &r->req->query;
-	const char *chosen = NULL;
-	struct dir_user *u = NULL;
-	struct session s;
-	struct tx t;
-	int rc;
-
-	r->res->route = "select_role";
-	if (!post && strcmp(r->req->method, "GET") != 0)
-		return oidc_error_page(r, 405, "Method not allowed", "Use GET or POST.");
-	if ((post && (!r->req->has_form || r->req->form_error)) || form_first_duplicate(f))
-		return oidc_error_page(r, 400, "The request is not valid",
-		                       "The role form could not be read.");
-	rc = role_context(r, form_get(f, "tx"), &t, &s, &u);
-	if (rc == CAREID_ENOTFOUND)
-		return expired_page(r);
-	if (rc)
-		goto out;
-	if (!post) {
-		rc = render_roles(r, 200, &t, u, NULL);
-		goto out;
-	}
-	if (!csrf_ok(r, t.id, form_get(f, "csrf"))) {
-		rc = oidc_error_page(r, 403, "The request is not valid",
-		                     "The role form was not sent from this browser's page.");
-		goto out;
-	}
-	for (size_t i = 0; i < u->nroles; i++)
-		if (form_get(f, "role") &&
-		    strcmp(form_get(f, "role"), u->roles[i].person_roleid) == 0)
-			chosen = u->roles[i].person_roleid;
-	if (!chosen) {
-		rc = render_roles(r, 200, &t, u, "Select a role.");
-		goto out;
-	}
-	rc = authorize_finish(r, t.params, &s, chosen);
-	if (!rc)
-		rc = tx_delete(r, t.id);
-out:
-	dir_user_free(u);
-	return rc;
+	return render_signin(r, &t,
+	                     &(struct page){.username = pget(t.params, "login_hint")
+	                                                    ? pget(t.params, "login_hint")
+	                                                : pget(t.params, "hint_sub")
+	                                                    ? pget(t.params, "hint_sub")
+	                                                    : pget(t.params, "session_uid")});
 }

@@ -51,6 +51,9 @@ struct provider {
 	const templates *templates;
 	metrics *metrics;
 	char *public_url;
+	char *origin;    /* scheme://host[:port] of public_url: WebAuthn's and the agent's origin */
+	char *rp_id;     /* its host: the WebAuthn relying party ID */
+	char *agent_url; /* the smartcard identity agent, as browsers reach it */
 	bool secure;
 	struct secrets secrets;
 	struct env_state envs[ENV_COUNT];
@@ -98,6 +101,8 @@ int oidc_error_page(struct oidc_req *r, int status, const char *title, const cha
 char *oidc_uri_with_params(arena *a, const char *uri, const char *const *kv, size_t n);
 /* Renders template `name` with `ctx` (consumed) as an HTML page. */
 int oidc_render(struct oidc_req *r, int status, const char *name, json_t *ctx);
+/* A data: URI (standard base64) of an SVG image, for an <img> the CSP allows. */
+const char *oidc_svg_data_uri(arena *a, const char *svg);
 /* no-store and no-cache headers for responses carrying tokens */
 int oidc_no_store(struct http_response *res);
 
@@ -118,14 +123,24 @@ struct session {
 	const char *acr;
 	const char *amr; /* JSON array text */
 	int aal;
+	unsigned methods; /* every enum authn_method this session has proved */
 	int64_t auth_time;
 	const char *id_hash;
 };
 /* The live session named by this request's cookie, or ENOTFOUND. */
 int session_current(struct session *out, struct oidc_req *r);
-/* Starts a session and sets its cookie. */
-int session_start(struct session *out, struct oidc_req *r, const char *uid, enum authn_method m,
-                  const char *acr);
+/*
+ * Starts a session after a sign-in that proved `methods`, and sets its
+ * cookie. When the browser already has a live session for the same user (a
+ * step-up), that session keeps its sid and gains the methods. A smartcard
+ * sign-in passes the agent's `removal_token` (else NULL): the agent reports a
+ * removed card with it and the session ends (session_end_by_removal).
+ */
+int session_start(struct session *out, struct oidc_req *r, const char *uid, unsigned methods,
+                  const char *acr, const char *removal_token);
+/* Ends the sessions a smartcard signed in whose agent sent `removal_token`;
+ * `*ended_out` counts them. */
+int session_end_by_removal(struct oidc_req *r, const char *removal_token, int *ended_out);
 int session_touch(struct oidc_req *r, const struct session *s);
 
 /* authorize.c, login.c */
@@ -154,6 +169,9 @@ struct tx {
 int tx_create(char **id_out, struct oidc_req *r, json_t *params, const struct session *s);
 int tx_load(struct tx *out, struct oidc_req *r, const char *id);
 int tx_bind(struct oidc_req *r, const char *id, const struct session *s);
+/* Records the user a first step proved (a password before a code) and saves
+ * `t->params` with it; refused once the transaction is bound to a session. */
+int tx_set_user(struct oidc_req *r, struct tx *t, const char *uid);
 int tx_delete(struct oidc_req *r, const char *id);
 /* CSRF token for a form bound to this browser and transaction. */
 const char *csrf_token(struct oidc_req *r, const char *tx);
@@ -169,6 +187,12 @@ struct client_auth {
 /* 0, or CAREID_EDENIED (invalid_client, with `description`), or another failure. */
 int client_authenticate(struct client_auth *ca, struct oidc_req *r);
 void client_auth_release(struct client_auth *ca);
+
+/* cardremoved.c: the identity agent reports a removed smartcard */
+int smartcard_removed_handle(struct oidc_req *r);
+
+/* account.c: a signed-in user's authenticators ({issuer}/account) */
+int account_handle(struct oidc_req *r);
 
 /* token.c, userinfo.c */
 int token_handle(struct oidc_req *r);

@@ -36,13 +36,18 @@ static int env_init(provider *p, struct env_state *e, int i, const char *issuer)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	if (!*e->issuer_path)
 		return careid_error_set(CAREID_EINVALID, "issuer %s needs a path", e->issuer);
-	/* Only passwords today (AAL1), accepted in mock and the portal; int, dep
-	 * and live want AAL3 by default, as CIS2 does. */
-	if (i == 0 || i == ENV_PORTAL) {
+	/* mock is the development realm: every authenticator, passwords alone
+	 * included (AAL1_USERPASS), and any of them when a request names no class.
+	 * int, dep and live are CIS2's: no password alone, AAL3_ANY by default.
+	 * The onboarding portal's developer accounts sign in with passwords. */
+	if (i == ENV_PORTAL) {
 		e->offered = AUTHN_PWD;
 		e->default_acr = NULL;
+	} else if (i == 0) {
+		e->offered = AUTHN_PWD | AUTHN_TOTP | AUTHN_PASSKEY | AUTHN_FIDO2 | AUTHN_SMARTCARD;
+		e->default_acr = NULL;
 	} else {
-		e->offered = 0;
+		e->offered = AUTHN_TOTP | AUTHN_PASSKEY | AUTHN_FIDO2 | AUTHN_SMARTCARD;
 		e->default_acr = "AAL3_ANY";
 	}
 	rc = keys_load_env(p, e);
@@ -58,6 +63,30 @@ static bool paths_overlap(const char *a, const char *b)
 	size_t n = strlen(b);
 
 	return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+/* The origin and host of the public URL: WebAuthn binds credentials to them. */
+static int origin_parts(provider *p)
+{
+	const char *host = strstr(p->public_url, "://");
+	const char *end, *colon;
+
+	if (!host)
+		return careid_error_set(CAREID_EINVALID, "the public URL %s has no scheme",
+		                        p->public_url);
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	p->origin = strndup(p->public_url, (size_t)(end - p->public_url));
+	if (*host == '[') /* an IPv6 literal: no WebAuthn, but keep it whole */
+		colon = memchr(host, ']', (size_t)(end - host));
+	else
+		colon = memchr(host, ':', (size_t)(end - host));
+	if (colon && *host == '[')
+		colon++;
+	p->rp_id = strndup(host, (size_t)((colon && colon < end ? colon : end) - host));
+	if (!p->origin || !p->rp_id)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	return 0;
 }
 
 int provider_new(provider **out, const struct provider_opts *opts)
@@ -81,6 +110,17 @@ int provider_new(provider **out, const struct provider_opts *opts)
 	while (n && p->public_url[n - 1] == '/')
 		p->public_url[--n] = '\0';
 	p->secure = strncmp(p->public_url, "https://", 8) == 0;
+	rc = origin_parts(p);
+	if (rc)
+		goto out;
+	p->agent_url = strdup(opts->agent_url ? opts->agent_url : "http://127.0.0.1:8086");
+	if (!p->agent_url) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
+	n = strlen(p->agent_url);
+	while (n && p->agent_url[n - 1] == '/')
+		p->agent_url[--n] = '\0';
 	p->jwks = jwks_cache_new();
 	if (!p->jwks) {
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
@@ -124,6 +164,9 @@ void provider_free(provider *p)
 	memset(&p->secrets, 0, sizeof(p->secrets));
 	jwks_cache_free(p->jwks);
 	free(p->public_url);
+	free(p->origin);
+	free(p->rp_id);
+	free(p->agent_url);
 	free(p);
 }
 
@@ -177,6 +220,8 @@ static const struct route {
     {"/authorize", authorize_handle},
     {"/login", login_handle},
     {"/select-role", select_role_handle},
+    {"/smartcard/removed", smartcard_removed_handle},
+    {"/account", account_handle},
     {"/access_token", token_handle},
     {"/userinfo", userinfo_handle},
 };

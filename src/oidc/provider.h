@@ -26,6 +26,9 @@ struct provider_opts {
 	const char *public_url;     /* e.g. "http://127.0.0.1:8080", no trailing slash */
 	/* Issuer per environment; NULL entries default to {public_url}/realms/{env}. */
 	const char *issuers[ENV_COUNT];
+	/* Where sign-in pages find the smartcard identity agent (careid agent);
+	 * NULL: http://127.0.0.1:8086. */
+	const char *agent_url;
 };
 
 /* Loads (or creates on first start) the server secrets and every

@@ -155,20 +155,35 @@ badCase('request_uri=…', 'redirect error=request_uri_not_supported', async ({ 
   assertAuthzError(r, 'request_uri_not_supported', a.state, 'request_uri', rp.client.redirectUri);
 });
 
-badCase('acr_values=AAL3_ANY in mock (passwords only)', 'redirect error=unmet_authentication_requirements', async ({ server, note }) => {
+badCase('acr_values=AAL3_IOS in mock (no iPad app authenticator)', 'redirect error=unmet_authentication_requirements', async ({ server, note }) => {
   const rp = await makeRp(server, BASIC);
-  const a = await rp.authorizationUrl({ scope: 'openid', acr_values: 'AAL3_ANY' });
+  const a = await rp.authorizationUrl({ scope: 'openid', acr_values: 'AAL3_IOS' });
   const r = await new Browser(server.url).signIn(a.url, { username: USERS.single, password: DEMO_PASSWORD });
   note(observed(r.page));
-  assertAuthzError(r, 'unmet_authentication_requirements', a.state, 'acr_values=AAL3_ANY in mock', rp.client.redirectUri);
+  assertAuthzError(r, 'unmet_authentication_requirements', a.state, 'acr_values=AAL3_IOS in mock', rp.client.redirectUri);
 });
 
-badCase('any authorization request in env int (default AAL3_ANY)', 'redirect error=unmet_authentication_requirements', async ({ server, note }) => {
+badCase('acr_values=AAL1_USERPASS in env int (no password alone outside mock)', 'redirect error=unmet_authentication_requirements', async ({ server, note }) => {
   const rp = await makeRp(server, BASIC, { env: 'int' });
-  const a = await rp.authorizationUrl({ scope: 'openid' });
+  const a = await rp.authorizationUrl({ scope: 'openid', acr_values: 'AAL1_USERPASS' });
   const r = await new Browser(server.url).signIn(a.url, { username: USERS.single, password: DEMO_PASSWORD });
   note(observed(r.page));
-  assertAuthzError(r, 'unmet_authentication_requirements', a.state, 'authorize in int', rp.client.redirectUri);
+  assertAuthzError(r, 'unmet_authentication_requirements', a.state, 'AAL1_USERPASS in int', rp.client.redirectUri);
+});
+
+badCase('a password alone where the class needs AAL3 (int, default AAL3_ANY)', '200 sign-in page again, message "more than a password", no session', async ({ server, note }) => {
+  const rp = await makeRp(server, BASIC, { env: 'int' });
+  const b = new Browser(server.url);
+  const a = await rp.authorizationUrl({ scope: 'openid' });
+  const stop = await b.signIn(a.url, { stopAt: 'login' });
+  const pwForm = stop.page.forms.find((f) => f.inputs.some((i) => i.name === 'password'));
+  assert.equal(pwForm, undefined, 'int with AAL3_ANY offers no password form');
+  const form = stop.page.forms.find((f) => f.hidden.method);
+  const res = await b.submit(form, { method: 'password', username: USERS.single, password: DEMO_PASSWORD });
+  note(observed(res));
+  assert.equal(res.status, 200, describeRes(res));
+  assert.match(textOf(res.body), /not accepted by the service/i);
+  assert.ok(!res.setCookies.some((c) => c.name.startsWith('careid_session')), 'no session');
 });
 
 // ---------------------------------------------------------------- sign-in form

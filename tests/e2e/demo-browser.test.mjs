@@ -70,14 +70,17 @@ h.test('demo: sign in with a real browser, choose a role, see the claims; pages 
     const password = page.locator('input[name="password"]');
     await password.waitFor({ timeout: 15000 });
     assert.equal(new URL(page.url()).origin, server.origin, `sign-in page on careid's origin: ${page.url()}`);
-    assert.equal(await page.locator('form').count(), 1, 'one form on the sign-in page');
+    // mock offers every authenticator to a request naming no class: a form each
+    assert.equal(await page.locator('form:has(input[name="password"])').count(), 1, 'one password form on the sign-in page');
+    assert.equal(await page.locator('#webauthn-form').count(), 1, 'a security key form');
+    assert.equal(await page.locator('#smartcard-form').count(), 1, 'a smartcard form');
     assert.ok(await page.locator('html[lang]').count(), 'the page declares its language');
     await axeCheck(page, 'sign-in page');
     await screenshot(page, 'signin.png');
 
     await page.locator('input[name="username"]').fill(USERS.multi);
     await password.fill(DEMO_PASSWORD);
-    const submit = page.locator('form').locator('button[type="submit"], input[type="submit"], button:not([type])').first();
+    const submit = page.locator('#password-form').locator('button[type="submit"], input[type="submit"], button:not([type])').first();
     await Promise.all([page.waitForLoadState('load'), (await submit.count()) ? submit.click() : password.press('Enter')]);
 
     // the role page

@@ -19,7 +19,7 @@ forVariants(h, 'oidcc-server: code flow issues tokens and a valid ID token', asy
   assert.equal(ui.sub, USERS.single);
 }, { variants: ALL_VARIANTS });
 
-h.test('oidcc-server: the sign-in page is one automatable form', async (t, server) => {
+h.test('oidcc-server: the sign-in page has one automatable password form', async (t, server) => {
   const rp = await makeRp(server);
   const b = new Browser(server.url);
   const a = await rp.authorizationUrl({ scope: 'openid' });
@@ -29,8 +29,13 @@ h.test('oidcc-server: the sign-in page is one automatable form', async (t, serve
   const page = (await b.follow(first)).res;
   assert.equal(page.status, 200, `sign-in page: ${describeRes(page)}`);
   assert.match(page.headers.get('content-type') || '', /text\/html/);
-  const posts = page.forms.filter((f) => f.method === 'post');
-  assert.equal(posts.length, 1, `exactly one POST form expected on the sign-in page, saw ${page.forms.length} forms`);
+  // mock accepts every authenticator when a request names no class: one form
+  // each (security key, smartcard, password); the password form is plain HTML.
+  const posts = page.forms.filter((f) => f.method === 'post' && f.inputs.some((i) => i.name === 'password'));
+  assert.equal(posts.length, 1, `exactly one POST form with a password expected on the sign-in page, saw ${page.forms.length} forms`);
+  for (const other of page.forms.filter((f) => f.method === 'post')) {
+    assert.ok(other.hidden.tx && other.hidden.csrf && other.hidden.method, `every sign-in form carries tx, csrf and method: ${JSON.stringify(other.hidden)}`);
+  }
   const f = posts[0];
   assert.ok(f.hidden.tx, `hidden input "tx" expected: ${JSON.stringify(f.hidden)}`);
   assert.ok(f.hidden.csrf, `hidden input "csrf" expected: ${JSON.stringify(f.hidden)}`);

@@ -7,7 +7,7 @@
 // server's log lines printed when that test fails.
 
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile, mkdir, stat, copyFile, rename, readdir, access, readFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, stat, copyFile, rename, readdir, access, readFile, cp } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -39,7 +39,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** A timer that does not keep the process alive (for races against timeouts). */
 const guard = (ms, value) => new Promise((r) => setTimeout(r, ms, value).unref());
 
-const LISTEN_RE = /^careid listening on (http:\/\/127\.0\.0\.1:\d+)$/;
+const LISTEN_RE = /^careid listening on (http:\/\/(?:127\.0\.0\.1|localhost):\d+)$/;
 
 /**
  * A demo-seeded store made once per careid binary (seeding generates keys and hashes
@@ -107,8 +107,11 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
     for (const f of await readdir(template)) {
       if (f.startsWith('careid.db')) await copyFile(join(template, f), join(dir, f));
     }
+    // the demo smartcards the template's seeding wrote
+    await cp(join(template, 'demo'), join(dir, 'demo'), { recursive: true }).catch(() => {});
   }
-  const args = ['serve', '--listen', '127.0.0.1:0', '--db', db, ...(demo ? ['--demo'] : []), ...extraArgs];
+  const demoArgs = demo ? ['--demo', '--demo-dir', join(dir, 'demo')] : [];
+  const args = ['serve', '--listen', '127.0.0.1:0', '--db', db, ...demoArgs, ...extraArgs];
   // e-mail goes to the test's own directory unless the test gave an SMTP receiver
   if (!extraArgs.includes('--smtp-url')) args.push('--mail-file', join(dir, 'mail.log'));
   // cwd = the repository: careid finds node_modules/nhsuk-frontend there by default

@@ -1,0 +1,709 @@
+/*
+ * careid agent: the identity agent. It holds a smartcard (a PKCS#12 file) and
+ * answers a careid page's sign-in challenge on the loopback interface, like
+ * the NHS Identity Agent; when the card file goes away it tells each issuer
+ * it signed for that the card was removed. It never opens the store.
+ */
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "authn/smartcard.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "crypto/hash.h"
+#include "crypto/random.h"
+#include "crypto/x509.h"
+#include "http/fetch.h"
+#include "http/server.h"
+
+#define DEFAULT_LISTEN  "127.0.0.1:8086"
+#define POLL_MS         250
+#define TOKENS_MAX      256
+#define TOKEN_BYTES     32
+#define TOKEN_LEN       44 /* base64url of 32 bytes, and a NUL */
+#define ISSUER_MAX      512
+#define BODY_MAX        8192
+#define NOTIFY_TIMEOUT  3
+#define CORS_MAX_AGE    "600"
+#define ERR_CARD_REMOVE "card_removed"
+
+static const struct opt spec[] = {
+    {"card", "FILE", "the smartcard: a PKCS#12 file from 'careid card issue' (required)", false},
+    {"passphrase-file", "FILE", "the card's passphrase is this file's first line (default: none)",
+     false},
+    {"listen", "ADDR:PORT",
+     "loopback address to listen on (default " DEFAULT_LISTEN "; port 0 picks one)", false},
+    {"allow-origin", "ORIGIN",
+     "also answer pages of this exact origin, e.g. https://careid.example (repeatable)", true},
+    {"log-level", "LEVEL", "debug, info (default), warn or error", false},
+    {"help", NULL, "show this help", false},
+    {NULL, NULL, NULL, false},
+};
+
+/* An answer given: its removal token and the issuer to tell. */
+struct removal {
+	char issuer[ISSUER_MAX + 1];
+	char token[TOKEN_LEN];
+};
+
+/* Identity of the card file as last seen, to notice it being replaced. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+struct agent {
+	/* read-only after start */
+	const char *card_path;
+	const char *passphrase;
+	const opts *o; /* --allow-origin values */
+
+	pthread_mutex_t lock;                /* guards everything below */
+	x509_card *card;                     /* NULL while the card is removed */
+	char *cert_b64;                      /* the card's certificate, base64url DER */
+	struct file_id seen;                 /* of the card held */
+	struct removal removals[TOKENS_MAX]; /* a ring, oldest dropped */
+	size_t nremovals, next;
+};
+
+/* Only the main thread reads these. */
+struct watch {
+	struct file_id failed; /* a file that could not be read, not retried until it changes */
+	bool have_failed;
+};
+
+static bool file_id_equal(const struct file_id *a, const struct file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+static void file_id_of(struct file_id *id, const struct stat *st)
+{
+	memset(id, 0, sizeof(*id));
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtime = st->st_mtim;
+}
+
+/* The first line of `path` (without its line end) into `out`; may be empty. */
+static int read_passphrase(char *out, size_t outsz, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	out[0] = '\0';
+	if (!f)
+		return careid_error_set(CAREID_EIO, "cannot read %s: %s", path, strerror(errno));
+	if (!fgets(out, (int)outsz, f))
+		out[0] = '\0';
+	fclose(f);
+	n = strlen(out);
+	if (n == outsz - 1 && out[n - 1] != '\n')
+		return careid_error_set(CAREID_ETOOBIG, "the passphrase in %s is too long", path);
+	while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+		out[--n] = '\0';
+	return 0;
+}
+
+/* Reads the card file; `id` receives the identity of what was read. */
+static int card_read(x509_card **out, struct file_id *id, const char *path, const char *pass)
+{
+	uint8_t *data = NULL;
+	struct stat st;
+	size_t len = 0;
+	FILE *f = fopen(path, "rb");
+	int rc = 0;
+
+	*out = NULL;
+	if (!f)
+		return careid_error_set(CAREID_EIO, "cannot read %s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = careid_error_set(CAREID_EIO, "%s is not a file", path);
+		goto out;
+	}
+	file_id_of(id, &st);
+	if (st.st_size > X509_P12_MAX) {
+		rc = careid_error_set(CAREID_ETOOBIG, "%s is over %d bytes", path, X509_P12_MAX);
+		goto out;
+	}
+	data = malloc((size_t)st.st_size + 1);
+	if (!data) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
+	len = fread(data, 1, (size_t)st.st_size + 1, f);
+	if (len != (size_t)st.st_size || ferror(f)) {
+		rc = careid_error_set(CAREID_EIO, "%s changed while it was read", path);
+		goto out;
+	}
+	rc = x509_card_load(out, data, len, pass);
+out:
+	if (data) {
+		explicit_bzero(data, len);
+		free(data);
+	}
+	fclose(f);
+	return rc;
+}
+
+/* "scheme://host[:port]" of an http(s) URL, default port left out, scheme
+ * and host lower-cased. With `whole`, the URL must be an origin itself (no
+ * path, query or fragment). EINVALID for anything else. */
+static int origin_of(char *out, size_t outsz, const char *url, bool whole)
+{
+	const char *rest;
+	size_t scheme_len, hlen;
+	const char *dflt;
+
+	if (strncasecmp(url, "https://", 8) == 0) {
+		scheme_len = 5;
+		dflt = ":443";
+	} else if (strncasecmp(url, "http://", 7) == 0) {
+		scheme_len = 4;
+		dflt = ":80";
+	} else {
+		return careid_error_set(CAREID_EINVALID, "not an http(s) URL");
+	}
+	rest = url + scheme_len + 3;
+	hlen = strcspn(rest, "/?#");
+	if (hlen == 0 || (whole && rest[hlen]) || memchr(rest, '@', hlen) ||
+	    scheme_len + 3 + hlen >= outsz)
+		return careid_error_set(CAREID_EINVALID, "not an origin");
+	for (size_t i = 0; i < hlen; i++)
+		if (rest[i] <= 0x20 || rest[i] >= 0x7f || rest[i] == '\\')
+			return careid_error_set(CAREID_EINVALID, "not an origin");
+	if (hlen > strlen(dflt) && strncmp(rest + hlen - strlen(dflt), dflt, strlen(dflt)) == 0)
+		hlen -= strlen(dflt);
+	for (size_t i = 0; i < scheme_len + 3; i++)
+		out[i] = (char)tolower((unsigned char)url[i]);
+	for (size_t i = 0; i < hlen; i++)
+		out[scheme_len + 3 + i] = (char)tolower((unsigned char)rest[i]);
+	out[scheme_len + 3 + hlen] = '\0';
+	return 0;
+}
+
+/* http://localhost, http://127.0.0.1 or http://[::1], with any port. */
+static bool loopback_origin(const char *origin)
+{
+	static const char *const hosts[] = {"http://localhost", "http://127.0.0.1", "http://[::1]"};
+	long port;
+
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		size_t n = strlen(hosts[i]);
+
+		if (strncmp(origin, hosts[i], n) != 0)
+			continue;
+		if (!origin[n])
+			return true;
+		if (origin[n] == ':' && strlen(origin + n + 1) <= 5 &&
+		    parse_long(origin + n + 1, 1, 65535, &port) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool origin_allowed(const struct agent *a, const char *origin)
+{
+	size_t n = opts_count(a->o, "allow-origin");
+
+	if (loopback_origin(origin))
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(origin, opts_nth(a->o, "allow-origin", i)) == 0)
+			return true;
+	return false;
+}
+
+/* The Host header names the loopback interface (no DNS rebinding). */
+static bool host_loopback(const char *host)
+{
+	static const char *const names[] = {"localhost", "127.0.0.1", "[::1]"};
+
+	if (!host)
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(names[i]);
+
+		if (strncasecmp(host, names[i], n) == 0 && (!host[n] || host[n] == ':'))
+			return true;
+	}
+	return false;
+}
+
+static int send_error(struct http_response *res, int status, const char *error, const char *desc)
+{
+	return http_send_json(res, status,
+	                      json_pack("{s:s, s:s?}", "error", error, "error_description", desc));
+}
+
+static int status_answer(struct agent *a, struct http_response *res)
+{
+	json_t *j;
+	char na[32];
+
+	pthread_mutex_lock(&a->lock);
+	if (a->card) {
+		const struct x509_info *info = x509_card_info(a->card);
+		time_t t = (time_t)info->not_after;
+		struct tm tm;
+
+		if (!gmtime_r(&t, &tm) || !strftime(na, sizeof(na), "%Y-%m-%dT%H:%M:%SZ", &tm))
+			snprintf(na, sizeof(na), "%lld", (long long)info->not_after);
+		j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "card", "present", "uid", info->uid,
+		              "subject", info->subject, "not_after", na, "serial", info->serial);
+	} else {
+		j = json_pack("{s:s, s:n, s:n, s:n}", "card", "removed", "uid", "subject",
+		              "not_after");
+	}
+	pthread_mutex_unlock(&a->lock);
+	return http_send_json(res, 200, j);
+}
+
+static void remember(struct agent *a, const char *issuer, const char *token)
+{
+	struct removal *r = &a->removals[a->next];
+
+	snprintf(r->issuer, sizeof(r->issuer), "%s", issuer);
+	snprintf(r->token, sizeof(r->token), "%s", token);
+	a->next = (a->next + 1) % TOKENS_MAX;
+	if (a->nremovals < TOKENS_MAX)
+		a->nremovals++;
+}
+
+/* Signs the text under the lock: the card may be removed meanwhile. */
+static int sign_answer(struct agent *a, struct http_request *req, struct http_response *res,
+                       const char *origin, const char *issuer, const struct buf *text)
+{
+	uint8_t sig[X509_SIG_MAX];
+	char sig_b64[(X509_SIG_MAX * 4) / 3 + 4], token[TOKEN_LEN];
+	size_t sig_len = 0;
+	json_t *j = NULL;
+	int rc;
+
+	rc = crypto_random_token(token, sizeof(token), TOKEN_BYTES);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&a->lock);
+	if (!a->card) {
+		pthread_mutex_unlock(&a->lock);
+		return send_error(res, 409, ERR_CARD_REMOVE, "the smartcard has been removed");
+	}
+	rc = x509_card_sign(a->card, sig, sizeof(sig), &sig_len, text->ptr, text->len);
+	if (!rc)
+		rc = crypto_b64url_encode(sig_b64, sizeof(sig_b64), sig, sig_len);
+	if (!rc)
+		j = json_pack("{s:s, s:s, s:s, s:s}", "certificate", a->cert_b64, "signature",
+		              sig_b64, "alg", x509_card_alg(a->card), "removal_token", token);
+	if (!rc && j)
+		remember(a, issuer, token);
+	pthread_mutex_unlock(&a->lock);
+	if (rc)
+		return rc;
+	log_pack(LOG_INFO, "signed", "{s:s, s:s, s:s}", "request_id", req->request_id, "origin",
+	         origin, "issuer", issuer);
+	return http_send_json(res, 200, j);
+}
+
+static int sign(struct agent *a, struct http_request *req, struct http_response *res,
+                const char *origin)
+{
+	const char *ctype = http_header(req, "Content-Type");
+	const char *challenge, *body_origin, *issuer;
+	char issuer_origin[ISSUER_MAX + 1], issuer_copy[ISSUER_MAX + 1];
+	json_error_t jerr;
+	struct buf text;
+	json_t *body;
+	size_t n;
+	int rc;
+
+	if (!origin)
+		return send_error(res, 403, "origin_required", "the request has no Origin header");
+	if (!ctype || strncasecmp(ctype, "application/json", 16) != 0 ||
+	    (ctype[16] && ctype[16] != ';' && ctype[16] != ' '))
+		return send_error(res, 415, "invalid_request", "the body must be application/json");
+	body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	challenge = json_string_value(json_object_get(body, "challenge"));
+	body_origin = json_string_value(json_object_get(body, "origin"));
+	issuer = json_string_value(json_object_get(body, "issuer"));
+	if (!challenge || !body_origin || !issuer) {
+		json_decref(body);
+		return send_error(res, 400, "invalid_request",
+		                  "the body must be {\"challenge\", \"origin\", \"issuer\"}");
+	}
+	/* a page may only have its own origin signed, for an issuer of that origin */
+	if (strcmp(body_origin, origin) != 0) {
+		json_decref(body);
+		return send_error(res, 403, "origin_mismatch",
+		                  "the origin to sign is not the requesting page's");
+	}
+	n = strlen(issuer);
+	if (n > ISSUER_MAX || origin_of(issuer_origin, sizeof(issuer_origin), issuer, false) ||
+	    strchr(issuer, '?') || strchr(issuer, '#') || strcmp(issuer_origin, origin) != 0) {
+		json_decref(body);
+		return send_error(res, 403, "issuer_mismatch",
+		                  "the issuer is not of the requesting page's origin");
+	}
+	while (n > 0 && issuer[n - 1] == '/')
+		n--;
+	memcpy(issuer_copy, issuer, n);
+	issuer_copy[n] = '\0';
+	buf_init(&text, SMARTCARD_SIGNED_TEXT_MAX);
+	rc = smartcard_signed_text(&text, origin, challenge);
+	json_decref(body);
+	if (rc == CAREID_EINVALID) {
+		buf_release(&text);
+		return send_error(res, 400, "invalid_request", careid_error_last()->message);
+	}
+	if (!rc)
+		rc = sign_answer(a, req, res, origin, issuer_copy, &text);
+	buf_release(&text);
+	return rc;
+}
+
+static int preflight(struct agent *a, struct http_request *req, struct http_response *res,
+                     const char *origin)
+{
+	const char *method = http_header(req, "Access-Control-Request-Method");
+	const char *headers = http_header(req, "Access-Control-Request-Headers");
+	const char *pna = http_header(req, "Access-Control-Request-Private-Network");
+	bool is_sign = strcmp(req->path, "/sign") == 0;
+	int rc = 0;
+
+	(void)a;
+	if (!origin || !method || strcmp(method, is_sign ? "POST" : "GET") != 0 ||
+	    (headers && *headers && strcasecmp(headers, "content-type") != 0))
+		return send_error(res, 403, "preflight_refused", "method or headers not allowed");
+	rc = http_add_header(res, "Access-Control-Allow-Methods", is_sign ? "POST" : "GET");
+	if (!rc)
+		rc = http_add_header(res, "Access-Control-Allow-Headers", "Content-Type");
+	if (!rc)
+		rc = http_add_header(res, "Access-Control-Max-Age", CORS_MAX_AGE);
+	/* Chrome's Private Network Access: an https page asking a loopback agent */
+	if (!rc && pna && strcasecmp(pna, "true") == 0)
+		rc = http_add_header(res, "Access-Control-Allow-Private-Network", "true");
+	if (!rc)
+		rc = http_send(res, 204, NULL, "", 0);
+	return rc;
+}
+
+static int handle(void *ctx, struct http_request *req, struct http_response *res)
+{
+	struct agent *a = ctx;
+	const char *origin = http_header(req, "Origin");
+	bool is_status = strcmp(req->path, "/status") == 0,
+	     is_sign = strcmp(req->path, "/sign") == 0;
+	int rc;
+
+	res->route = is_status ? "status" : is_sign ? "sign" : "other";
+	rc = http_add_header(res, "Vary", "Origin");
+	if (!rc)
+		rc = http_add_header(res, "Cache-Control", "no-store");
+	if (rc)
+		return rc;
+	if (!host_loopback(http_header(req, "Host")))
+		return send_error(res, 403, "host_not_allowed",
+		                  "the agent answers loopback names only");
+	if (origin && !origin_allowed(a, origin))
+		return send_error(res, 403, "origin_not_allowed",
+		                  "this origin may not use the agent");
+	if (origin) {
+		rc = http_add_header(res, "Access-Control-Allow-Origin", origin);
+		if (rc)
+			return send_error(res, 403, "origin_not_allowed", "bad Origin header");
+	}
+	if (!is_status && !is_sign)
+		return send_error(res, 404, "not_found", NULL);
+	if (strcmp(req->method, "OPTIONS") == 0)
+		return preflight(a, req, res, origin);
+	if (is_status && strcmp(req->method, "GET") == 0)
+		return status_answer(a, res);
+	if (is_sign && strcmp(req->method, "POST") == 0)
+		return sign(a, req, res, origin);
+	rc = http_add_header(res, "Allow", is_sign ? "POST, OPTIONS" : "GET, OPTIONS");
+	return rc ? rc : send_error(res, 405, "method_not_allowed", NULL);
+}
+
+/* Tells every issuer the agent signed for that the card was removed. */
+static void notify_removed(struct removal *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct fetch_result fr = {0};
+		char *url = NULL, body[TOKEN_LEN + 16];
+		int rc;
+
+		if (asprintf(&url, "%s/smartcard/removed", list[i].issuer) < 0)
+			continue;
+		snprintf(body, sizeof(body), "removal_token=%s", list[i].token);
+		rc = fetch_post_form(&fr, url, body, NOTIFY_TIMEOUT);
+		if (rc)
+			log_pack(LOG_WARN, "removal_not_delivered", "{s:s, s:s}", "url", url,
+			         "error", careid_error_last()->message);
+		else
+			log_pack(LOG_INFO, "removal_delivered", "{s:s, s:i}", "url", url, "status",
+			         (int)fr.status);
+		if (!rc)
+			buf_release(&fr.body);
+		explicit_bzero(body, sizeof(body));
+		free(url);
+	}
+}
+
+/* The card is gone (or replaced): forget it and its answers, then tell. */
+static void card_removed(struct agent *a)
+{
+	struct removal *list = malloc(sizeof(a->removals));
+	size_t n = 0;
+
+	pthread_mutex_lock(&a->lock);
+	x509_card_free(a->card);
+	a->card = NULL;
+	free(a->cert_b64);
+	a->cert_b64 = NULL;
+	if (list) {
+		/* oldest first */
+		size_t start = (a->next + TOKENS_MAX - a->nremovals) % TOKENS_MAX;
+
+		for (n = 0; n < a->nremovals; n++)
+			list[n] = a->removals[(start + n) % TOKENS_MAX];
+	}
+	explicit_bzero(a->removals, sizeof(a->removals));
+	a->nremovals = 0;
+	a->next = 0;
+	pthread_mutex_unlock(&a->lock);
+	log_pack(LOG_INFO, "card_removed", "{s:s, s:i}", "card", a->card_path, "notify", (int)n);
+	if (list) {
+		notify_removed(list, n);
+		explicit_bzero(list, sizeof(a->removals));
+		free(list);
+	}
+}
+
+static int card_insert(struct agent *a, struct watch *w)
+{
+	struct file_id id = {0};
+	x509_card *card = NULL;
+	char *b64 = NULL;
+	int rc;
+
+	rc = card_read(&card, &id, a->card_path, a->passphrase);
+	if (!rc)
+		rc = x509_card_cert_b64url(card, &b64);
+	if (rc) {
+		if (!w->have_failed || !file_id_equal(&w->failed, &id))
+			log_pack(LOG_WARN, "card_unreadable", "{s:s, s:s}", "card", a->card_path,
+			         "error", careid_error_last()->message);
+		w->failed = id;
+		w->have_failed = true;
+		x509_card_free(card);
+		return rc;
+	}
+	w->have_failed = false;
+	pthread_mutex_lock(&a->lock);
+	a->card = card;
+	a->cert_b64 = b64;
+	a->seen = id;
+	pthread_mutex_unlock(&a->lock);
+	log_pack(LOG_INFO, "card_present", "{s:s, s:s, s:s}", "card", a->card_path, "uid",
+	         x509_card_info(card)->uid, "serial", x509_card_info(card)->serial);
+	return 0;
+}
+
+/* Called every POLL_MS and on SIGUSR1 (main thread only). */
+static void card_check(struct agent *a, struct watch *w)
+{
+	struct file_id now = {0};
+	struct stat st;
+	bool exists = stat(a->card_path, &st) == 0 && S_ISREG(st.st_mode);
+	bool present, same;
+
+	if (exists)
+		file_id_of(&now, &st);
+	pthread_mutex_lock(&a->lock);
+	present = a->card != NULL;
+	same = present && exists && file_id_equal(&a->seen, &now);
+	pthread_mutex_unlock(&a->lock);
+	if (present && !same)
+		card_removed(a);
+	if (exists && !same && (!w->have_failed || !file_id_equal(&w->failed, &now)))
+		card_insert(a, w);
+}
+
+static int parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	struct in6_addr in6;
+	struct in_addr in4;
+	size_t hostlen;
+	long p;
+
+	if (!colon)
+		return careid_error_set(CAREID_EINVALID, "--listen must be ADDR:PORT");
+	hostlen = (size_t)(colon - s);
+	if (hostlen >= 2 && s[0] == '[' && s[hostlen - 1] == ']') {
+		s++;
+		hostlen -= 2;
+	}
+	if (hostlen == 0 || hostlen >= addrsz)
+		return careid_error_set(CAREID_EINVALID, "--listen must be ADDR:PORT");
+	memcpy(addr, s, hostlen);
+	addr[hostlen] = '\0';
+	if (strcmp(addr, "localhost") == 0)
+		snprintf(addr, addrsz, "127.0.0.1");
+	if (parse_long(colon + 1, 0, 65535, &p))
+		return careid_error_set(CAREID_EINVALID, "--listen port must be 0 to 65535");
+	*port = (uint16_t)p;
+	if (inet_pton(AF_INET, addr, &in4) == 1 && (ntohl(in4.s_addr) >> 24) == 127)
+		return 0;
+	if (inet_pton(AF_INET6, addr, &in6) == 1 && IN6_IS_ADDR_LOOPBACK(&in6))
+		return 0;
+	return careid_error_set(CAREID_EINVALID,
+	                        "the agent listens on a loopback address only (127.0.0.1, ::1), "
+	                        "not '%s'",
+	                        addr);
+}
+
+static int check_origins(const opts *o)
+{
+	char norm[SMARTCARD_ORIGIN_MAX + 1];
+
+	for (size_t i = 0; i < opts_count(o, "allow-origin"); i++) {
+		const char *v = opts_nth(o, "allow-origin", i);
+
+		if (strlen(v) > SMARTCARD_ORIGIN_MAX || origin_of(norm, sizeof(norm), v, true) ||
+		    strcmp(norm, v) != 0)
+			return careid_error_set(
+			    CAREID_EINVALID,
+			    "--allow-origin wants an origin like "
+			    "https://careid.example[:port] (lower case, no path), "
+			    "not '%s'",
+			    v);
+	}
+	return 0;
+}
+
+static int run(opts *o)
+{
+	struct agent a = {.card_path = opts_get(o, "card"), .o = o};
+	struct http_server_opts so = {0};
+	struct watch w = {0};
+	char addr[64], pass[X509_PASS_MAX + 2] = "";
+	http_server *srv = NULL;
+	struct timespec tick = {0, POLL_MS * 1000000L};
+	sigset_t sigs;
+	uint16_t port = 0;
+	int rc, sig;
+
+	rc = parse_listen(opts_get_or(o, "listen", DEFAULT_LISTEN), addr, sizeof(addr), &port);
+	if (!rc)
+		rc = check_origins(o);
+	if (!rc && log_init(opts_get_or(o, "log-level", "info")))
+		rc = CAREID_EINVALID;
+	if (rc)
+		return cli_usage("agent", "%s", careid_error_last()->message);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&a.lock, NULL);
+	a.passphrase = pass;
+
+	rc = crypto_init();
+	if (!rc)
+		rc = fetch_init();
+	if (!rc && opts_get(o, "passphrase-file"))
+		rc = read_passphrase(pass, sizeof(pass), opts_get(o, "passphrase-file"));
+	if (!rc)
+		rc = card_insert(&a, &w); /* the card must be readable at start */
+	if (rc)
+		goto out;
+	so.addr = addr;
+	so.port = port;
+	so.threads = 2;
+	so.max_body = BODY_MAX;
+	so.timeout_s = 10;
+	so.handler = handle;
+	so.ctx = &a;
+	rc = http_server_start(&srv, &so);
+	if (rc)
+		goto out;
+	printf(strchr(addr, ':') ? "careid agent listening on http://[%s]:%u\n"
+	                         : "careid agent listening on http://%s:%u\n",
+	       addr, http_server_port(srv));
+	fflush(stdout);
+	log_pack(LOG_INFO, "listening", "{s:s, s:i}", "addr", addr, "port", http_server_port(srv));
+	for (;;) {
+		sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		card_check(&a, &w);
+	}
+	log_pack(LOG_INFO, "stopping", "{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+out:
+	http_server_stop(srv, 2);
+	x509_card_free(a.card);
+	free(a.cert_b64);
+	explicit_bzero(pass, sizeof(pass));
+	explicit_bzero(a.removals, sizeof(a.removals));
+	pthread_mutex_destroy(&a.lock);
+	if (rc) {
+		log_error_last("agent_failed", NULL);
+		return cli_fail();
+	}
+	log_pack(LOG_INFO, "stopped", "{}");
+	return 0;
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	opts *o = NULL;
+	int rc;
+
+	if (opts_parse(&o, spec, argc, argv))
+		return cli_usage("agent", "%s", careid_error_last()->message);
+	if (opts_flag(o, "help")) {
+		cli_help(
+		    "agent --card FILE.p12 [--passphrase-file F] [--listen 127.0.0.1:PORT] "
+		    "[--allow-origin ORIGIN]...",
+		    "The identity agent: holds a smartcard issued by 'careid card issue' and\n"
+		    "answers careid sign-in pages on the loopback interface.\n"
+		    "  GET  /status  {card: present|removed, uid, subject, not_after, serial}\n"
+		    "  POST /sign    {challenge, origin, issuer} -> {certificate, signature, alg,\n"
+		    "                removal_token}; only for the requesting page's own origin\n"
+		    "Pages of http://localhost:*, http://127.0.0.1:* and http://[::1]:* may use\n"
+		    "it, and those named by --allow-origin. Deleting the card file removes the\n"
+		    "card (checked every 250 ms, or at once on SIGUSR1): the agent then POSTs\n"
+		    "removal_token=TOKEN to ISSUER/smartcard/removed for each answer it gave.\n"
+		    "The first line on standard output is 'careid agent listening on URL'; logs\n"
+		    "are JSON lines on standard error. SIGTERM or SIGINT stops it.",
+		    spec);
+		opts_free(o);
+		return 0;
+	}
+	if (opts_npos(o))
+		rc = cli_usage("agent", "unexpected argument '%s'", opts_pos(o, 0));
+	else if (!opts_get(o, "card") || !*opts_get(o, "card"))
+		rc = cli_usage("agent", "--card is required");
+	else
+		rc = run(o);
+	opts_free(o);
+	return rc;
+}
