@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 
 #include "authn/assurance.h"
 
@@ -84,12 +85,44 @@ static void test_achieved(void **state)
 	assert_string_equal(acr, "AAL3_CIS2_SMARTCARD");
 }
 
+/* A session's methods are a set: what it proved decides the class and level. */
+static void test_method_sets(void **state)
+{
+	char acr[ACR_MAX], *amr;
+
+	(void)state;
+	assert_int_equal(authn_method_aal(AUTHN_PWD | AUTHN_TOTP), 2);
+	assert_int_equal(authn_method_aal(AUTHN_PWD | AUTHN_TOTP | AUTHN_SMARTCARD), 3);
+	/* password and app: the strongest method names the class */
+	acr_achieved(acr, AUTHN_PWD | AUTHN_TOTP, NULL, NULL, NULL);
+	assert_string_equal(acr, "AAL2_TOTP");
+	/* a stepped-up session still meets the AAL2 class it met before */
+	acr_achieved(acr, AUTHN_PWD | AUTHN_TOTP | AUTHN_FIDO2, "AAL2_TOTP", NULL, NULL);
+	assert_string_equal(acr, "AAL2_TOTP");
+	assert_int_equal(acr_level("AAL2_TOTP", AUTHN_PWD | AUTHN_TOTP | AUTHN_FIDO2), 2);
+	assert_int_equal(acr_level("AAL2_OR_AAL3_ANY", AUTHN_PWD | AUTHN_TOTP | AUTHN_FIDO2), 3);
+	assert_int_equal(acr_level("AAL1_USERPASS", AUTHN_PWD | AUTHN_TOTP), 1);
+	/* a synced passkey is AAL2, never AAL3 */
+	acr_achieved(acr, AUTHN_PASSKEY, "AAL3_ANY AAL2_ANY", NULL, NULL);
+	assert_string_equal(acr, "AAL2_ANY");
+	assert_int_equal(acr_level("AAL2_ANY", AUTHN_PASSKEY), 2);
+	/* a client's registered default names the class when the request does not */
+	acr_achieved(acr, AUTHN_SMARTCARD, NULL, "AAL3_SMARTCARD", "AAL3_ANY");
+	assert_string_equal(acr, "AAL3_SMARTCARD");
+	amr = authn_amr_json(AUTHN_PWD | AUTHN_TOTP);
+	assert_string_equal(amr, "[\"pwd\",\"TOTP\"]");
+	free(amr);
+	amr = authn_amr_json(AUTHN_SMARTCARD);
+	assert_string_equal(amr, "[\"N3_SMARTCARD\"]");
+	free(amr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_levels_and_amr), cmocka_unit_test(test_known_classes),
 	    cmocka_unit_test(test_accepted_mock),  cmocka_unit_test(test_accepted_int),
-	    cmocka_unit_test(test_achieved),
+	    cmocka_unit_test(test_achieved),       cmocka_unit_test(test_method_sets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
