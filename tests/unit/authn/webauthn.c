@@ -304,7 +304,7 @@ static int teardown(void **state)
 
 /* --- registration responses --------------------------------------------- */
 
-enum att_kind { ATT_NONE, ATT_SELF, ATT_X5C, ATT_X5C_BAD_CERT };
+enum att_kind { ATT_NONE, ATT_SELF, ATT_X5C, ATT_X5C_BAD_CERT, ATT_X5C_NOT_DER };
 
 /* One registration response; reg_default() gives a valid one. */
 struct reg {
@@ -425,7 +425,7 @@ static char *build_reg(struct reg *r)
 	memcpy(tbs + ad_len, cd_hash, 32);
 	if (r->att == ATT_SELF)
 		sig = sign(&sig_len, r->key, tbs, ad_len + 32);
-	else if (r->att == ATT_X5C || r->att == ATT_X5C_BAD_CERT)
+	else if (r->att != ATT_NONE)
 		sig = sign(&sig_len, fx.att, tbs, ad_len + 32);
 	if (sig && r->tamper_sig)
 		sig[sig_len / 2] ^= 0x01;
@@ -440,13 +440,15 @@ static char *build_reg(struct reg *r)
 		    cint(r->stmt_alg ? r->stmt_alg : (r->att == ATT_SELF ? r->alg : -7)));
 		put(stmt, cbor_build_string("sig"), cbor_build_bytestring(sig, sig_len));
 		if (r->att != ATT_SELF) {
-			cbor_item_t *x5c = cbor_new_definite_array(2);
+			cbor_item_t *x5c = cbor_new_definite_array(2), *leaf;
 
-			assert_true(cbor_array_push(
-			    x5c, cbor_move(
-			             r->att == ATT_X5C
-			                 ? cbor_build_bytestring(fx.att_der, fx.att_len)
-			                 : cbor_build_bytestring(fx.att_bad_der, fx.att_bad_len))));
+			if (r->att == ATT_X5C)
+				leaf = cbor_build_bytestring(fx.att_der, fx.att_len);
+			else if (r->att == ATT_X5C_BAD_CERT)
+				leaf = cbor_build_bytestring(fx.att_bad_der, fx.att_bad_len);
+			else
+				leaf = cbor_build_bytestring((const uint8_t *)"not DER", 7);
+			assert_true(cbor_array_push(x5c, cbor_move(leaf)));
 			assert_true(cbor_array_push(
 			    x5c, cbor_move(cbor_build_bytestring(fx.ca_der, fx.ca_len))));
 			put(stmt, cbor_build_string("x5c"), x5c);
@@ -634,6 +636,23 @@ static void asr_refused(const struct asr *a, const struct webauthn_expect *e,
 	assert_false(uv);
 }
 
+/* Registration JSON with a given clientDataJSON text and attestation object bytes. */
+static char *reg_json_raw(const char *cd, const uint8_t *ao, size_t ao_len)
+{
+	char *cd64 = b64(cd, strlen(cd)), *ao64 = b64(ao, ao_len), *id64 = b64(CRED_ID, 16), *text;
+	json_t *j =
+	    json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "id", id64, "rawId", id64, "type", "public-key",
+	              "response", "clientDataJSON", cd64, "attestationObject", ao64);
+
+	assert_non_null(j);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	free(cd64);
+	free(ao64);
+	free(id64);
+	return text;
+}
+
 /* --- tests: registration ---------------------------------------------------- */
 
 static void test_register_none_es256(void **state)
@@ -760,6 +779,9 @@ static void test_register_packed_x5c(void **state)
 	r.tamper_sig = false;
 	r.att = ATT_X5C_BAD_CERT;
 	reg_refused(r, &EXPECT, CAREID_EINVALID, "OU is not \"Authenticator Attestation\"");
+	r.att = ATT_X5C_NOT_DER;
+	reg_refused(r, &EXPECT, CAREID_EINVALID,
+	            "the attestation certificate (x5c) is not valid DER X.509");
 	r.att = ATT_X5C;
 	r.aaguid = other_aaguid;
 	reg_refused(r, &EXPECT, CAREID_EINVALID, "AAGUID differs");
@@ -825,6 +847,8 @@ static void test_register_extensions(void **state)
 static void test_register_clientdata_refused(void **state)
 {
 	struct reg r = reg_default(fx.ec, -7);
+	struct webauthn_credential c;
+	char *json, *cross;
 
 	(void)state;
 	r.origin = "http://evil.example";
@@ -836,6 +860,14 @@ static void test_register_clientdata_refused(void **state)
 	r.challenge = OTHER_CHALLENGE;
 	reg_refused(r, &EXPECT, CAREID_EDENIED, "another challenge");
 	r = reg_default(fx.ec, -7);
+	json = build_reg(&r);
+	cross = reg_json_raw("{\"type\":\"webauthn.create\",\"challenge\":\"" CHALLENGE
+	                     "\",\"origin\":\"" ORIGIN "\",\"crossOrigin\":true}",
+	                     r.att_obj, r.att_obj_len);
+	assert_error(webauthn_register(&c, &EXPECT, cross), CAREID_EDENIED, "crossOrigin");
+	free(cross);
+	free(json);
+	reg_free(&r);
 	r.type = "webauthn.get";
 	reg_refused(r, &EXPECT, CAREID_EDENIED,
 	            "of type \"webauthn.get\", not \"webauthn.create\"");
@@ -914,23 +946,6 @@ static void test_register_attobj_refused(void **state)
 	r = reg_default(fx.ec, -7);
 	r.raw_id = AAGUID;
 	reg_refused(r, &EXPECT, CAREID_EINVALID, "id and rawId differ");
-}
-
-/* Registration JSON with a given clientDataJSON text and attestation object bytes. */
-static char *reg_json_raw(const char *cd, const uint8_t *ao, size_t ao_len)
-{
-	char *cd64 = b64(cd, strlen(cd)), *ao64 = b64(ao, ao_len), *id64 = b64(CRED_ID, 16), *text;
-	json_t *j =
-	    json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "id", id64, "rawId", id64, "type", "public-key",
-	              "response", "clientDataJSON", cd64, "attestationObject", ao64);
-
-	assert_non_null(j);
-	text = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	free(cd64);
-	free(ao64);
-	free(id64);
-	return text;
 }
 
 static void raw_refused(const uint8_t *ao, size_t len, int code, const char *substring,
