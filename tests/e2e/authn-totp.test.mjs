@@ -180,3 +180,42 @@ h.test('throttling: failed passwords slow down with 429 and Retry-After; every a
   assert.equal(actions.filter((a) => a === 'signin.throttled').length, 3, `throttled attempts recorded as such: ${rows.join('\n')}`);
   assert.ok(rows.some((l) => l.includes('"bad_password"')), 'with the reason');
 });
+
+h.test('totp: a client registered with --default-acr AAL2_TOTP gets the code step without acr_values', async (t, server) => {
+  const uid = '656005750109';
+  const secret = await enrolByCli(server, uid, 'mock');
+  const rp = await makeRp(server, undefined, { extraFlags: ['--default-acr', 'AAL2_TOTP'] });
+  const { claims } = await codeFlow(rp, new Browser(server.url), { uid, secret, params: {} });
+  assert.equal(claims.acr, 'AAL2_TOTP');
+  assert.equal(claims.authentication_assurance_level, '2');
+  // acr_values in the request win over the registered default
+  const pw = await rp.codeFlow(new Browser(server.url), { user: '910000000001', params: { acr_values: 'AAL1_USERPASS' } });
+  assert.equal(pw.claims.acr, 'AAL1_USERPASS');
+});
+
+h.test('user authenticators CLI: list, revoke, reset; a revoked app no longer signs in', async (t, server) => {
+  const uid = '910000000003';
+  await enrolByCli(server, uid, 'mock');
+  await enrolByCli(server, uid, 'mock');
+  let r = await server.cli(`user authenticators ${uid}`, ['--env', 'mock']);
+  assert.equal(r.code, 0, describeCli(r));
+  assert.equal(r.json.length, 2);
+  assert.deepEqual(Object.keys(r.json[0]).sort(), ['created_at', 'id', 'kind', 'last_used_at', 'method', 'name', 'revoked_at']);
+  r = await server.cli(`user authenticators ${uid}`, ['--env', 'mock', '--revoke', r.json[0].id]);
+  assert.equal(r.code, 0, describeCli(r));
+  assert.equal(r.json.revoked, 1);
+  r = await server.cli(`user authenticators ${uid}`, ['--env', 'mock', '--reset']);
+  assert.equal(r.json.revoked, 1);
+  r = await server.cli(`user authenticators ${uid}`, ['--env', 'mock']);
+  assert.deepEqual(r.json, []);
+  r = await server.cli(`user authenticators ${uid}`, ['--env', 'mock', '--all']);
+  assert.equal(r.json.length, 2);
+  assert.ok(r.json.every((a) => a.revoked_at > 0));
+  r = await server.cli(`user authenticators ${uid}`, ['--env', 'mock', '--revoke', 'no-such-id']);
+  assert.equal(r.code, 1, describeCli(r));
+  assert.match(r.stderr, /no such authenticator/);
+  r = await server.cli('user authenticators', ['--env', 'mock']);
+  assert.equal(r.code, 2, describeCli(r));
+  r = await server.cli(`user authenticators 999999999999`, ['--env', 'mock']);
+  assert.equal(r.code, 1, describeCli(r));
+});
