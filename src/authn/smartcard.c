@@ -410,8 +410,8 @@ static int revoke(json_t **revoked, store *s, const struct secrets *sec, const c
 		rc = crl_reissue(s, env, &ca, now);
 	if (!rc)
 		rc = store_commit(s);
-	else
-		store_rollback(s);
+	if (rc)
+		store_rollback(s); /* a no-op when SQLite already rolled back */
 	ca_release(&ca);
 	if (!rc && revoked)
 		*revoked = json_incref(list);
