@@ -122,7 +122,7 @@ static int render_totp(struct account *ac, const char *sealed, const char *secre
 		                "Set up an authenticator app", "action", account_path(ac), "csrf",
 		                ac->csrf, "pending", sealed, "secret", secret, "uri", uri, "qr",
 		                data ? data : "", "error", error, "error_field", "code");
-		rc = oidc_render(r, error ? 200 : 200, "account_totp", ctx);
+		rc = oidc_render(r, 200, "account_totp", ctx);
 	}
 	free(uri);
 	free(svg);

@@ -542,7 +542,8 @@ static int signin_post(struct oidc_req *r)
 		                                        .method = method});
 		goto out;
 	}
-	proved = res.method | (t.uid ? AUTHN_PWD : 0);
+	/* an app's code completes the password its user gave in this transaction */
+	proved = res.method | (res.method == AUTHN_TOTP ? AUTHN_PWD : 0);
 	/* The client named who should sign in (id_token_hint): nobody else may. */
 	hint = pget(t.params, "hint_sub");
 	if (hint && strcmp(hint, res.uid) != 0) {
