@@ -76,7 +76,7 @@ static int smartcard_step(struct authn_result *out, const struct authn_input *in
 		    "Start it with \"careid agent --card FILE\" and try again (the page "
 		    "needs JavaScript to reach it).",
 		    "agent_not_answering");
-	if (removal && (strlen(removal) < 32 || strlen(removal) > 100))
+	if (removal && *removal && (strlen(removal) < 32 || strlen(removal) > 100))
 		return refuse(out, CAREID_EINVALID,
 		              "The identity agent's answer could not be read.", "malformed");
 	buf_init(&text, SMARTCARD_SIGNED_TEXT_MAX);
@@ -86,7 +86,8 @@ static int smartcard_step(struct authn_result *out, const struct authn_input *in
 	a.env = in->env;
 	a.certificate = cert;
 	a.signature = sig;
-	a.alg = form_get(in->form, "alg");
+	a.alg = form_get(in->form, "alg") && *form_get(in->form, "alg") ? form_get(in->form, "alg")
+	                                                                : NULL;
 	a.signed_text = text.ptr;
 	a.signed_len = text.len;
 	a.now = in->now;

@@ -102,26 +102,6 @@ static void file_id_of(struct file_id *id, const struct stat *st)
 	id->mtime = st->st_mtim;
 }
 
-/* The first line of `path` (without its line end) into `out`; may be empty. */
-static int read_passphrase(char *out, size_t outsz, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	out[0] = '\0';
-	if (!f)
-		return careid_error_set(CAREID_EIO, "cannot read %s: %s", path, strerror(errno));
-	if (!fgets(out, (int)outsz, f))
-		out[0] = '\0';
-	fclose(f);
-	n = strlen(out);
-	if (n == outsz - 1 && out[n - 1] != '\n')
-		return careid_error_set(CAREID_ETOOBIG, "the passphrase in %s is too long", path);
-	while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-		out[--n] = '\0';
-	return 0;
-}
-
 /* Reads the card file; `id` receives the identity of what was read. */
 static int card_read(x509_card **out, struct file_id *id, const char *path, const char *pass)
 {
@@ -630,7 +610,7 @@ static int run(opts *o)
 	if (!rc)
 		rc = fetch_init();
 	if (!rc && opts_get(o, "passphrase-file"))
-		rc = read_passphrase(pass, sizeof(pass), opts_get(o, "passphrase-file"));
+		rc = cli_read_passphrase(pass, sizeof(pass), opts_get(o, "passphrase-file"));
 	if (!rc)
 		rc = card_insert(&a, &w); /* the card must be readable at start */
 	if (rc)

@@ -111,26 +111,6 @@ static void rfc3339(char out[32], int64_t when)
 		snprintf(out, 32, "%lld", (long long)when);
 }
 
-/* The first line of `path` (without its line end) into `out`; may be empty. */
-static int read_passphrase(char *out, size_t outsz, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	out[0] = '\0';
-	if (!f)
-		return careid_error_set(CAREID_EIO, "cannot read %s: %s", path, strerror(errno));
-	if (!fgets(out, (int)outsz, f))
-		out[0] = '\0';
-	fclose(f);
-	n = strlen(out);
-	if (n == outsz - 1 && out[n - 1] != '\n')
-		return careid_error_set(CAREID_ETOOBIG, "the passphrase in %s is too long", path);
-	while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-		out[--n] = '\0';
-	return 0;
-}
-
 static int write_all(int fd, const uint8_t *p, size_t len)
 {
 	while (len) {
@@ -218,7 +198,7 @@ static int card_issue(int argc, char **argv)
 		goto out;
 	status = 1;
 	if (opts_get(o, "passphrase-file") &&
-	    read_passphrase(pass, sizeof(pass), opts_get(o, "passphrase-file"))) {
+	    cli_read_passphrase(pass, sizeof(pass), opts_get(o, "passphrase-file"))) {
 		cli_fail();
 		goto out;
 	}

@@ -47,6 +47,13 @@ int cli_fail(void);
  */
 int cli_read_password(char *out, size_t outsz);
 
+/*
+ * Reads a passphrase file: its first line, without the line end, into `out`
+ * (`outsz` bytes); the line may be empty. EIO when the file cannot be read,
+ * ETOOBIG when the line does not fit. `out` is wiped by the caller when done.
+ */
+int cli_read_passphrase(char *out, size_t outsz, const char *path);
+
 /* Prints help: "usage: careid USAGE", a description and the option table. */
 void cli_help(const char *usage, const char *description, const struct opt *spec);
 

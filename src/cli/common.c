@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,6 +100,25 @@ int cli_read_password(char *out, size_t outsz)
 		rc = careid_error_set(CAREID_EINVALID, "the passwords differ");
 	memset(again, 0, sizeof(again));
 	return rc;
+}
+
+int cli_read_passphrase(char *out, size_t outsz, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	out[0] = '\0';
+	if (!f)
+		return careid_error_set(CAREID_EIO, "cannot read %s: %s", path, strerror(errno));
+	if (!fgets(out, (int)outsz, f))
+		out[0] = '\0';
+	fclose(f);
+	n = strlen(out);
+	if (n == outsz - 1 && out[n - 1] != '\n')
+		return careid_error_set(CAREID_ETOOBIG, "the passphrase in %s is too long", path);
+	while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+		out[--n] = '\0';
+	return 0;
 }
 
 void cli_help(const char *usage, const char *description, const struct opt *spec)

@@ -3,7 +3,7 @@
  * authority, card certificates and their PKCS#12 files, certificate
  * revocation lists, and the checks a sign-in with a card needs.
  *
- * This is the only file of careid that uses OpenSSL's X.509, PKCS#12 and CRL
+ * x509.c and x509_verify.c are the only files of careid that use OpenSSL's X.509, PKCS#12 and CRL
  * code; no OpenSSL type appears here. Keys and certificates cross this API as
  * PEM text (for the store), DER or base64 text (from the identity agent) and
  * PKCS#12 bytes (the card file).

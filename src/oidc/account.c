@@ -95,9 +95,10 @@ static int render(struct account *ac, int status, const char *error, const char 
 		json_decref(list);
 		return rc;
 	}
-	ctx = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s?, s:s?, s:s?, s:b, s:s?, s:s}", "title",
+	ctx = json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:s?, s:s?, s:s?, s:b, s:s?, s:s}", "title",
 	                "Your authenticators", "action", account_path(ac), "csrf", ac->csrf,
-	                "display_name", ac->u->display_name, "authenticators", list, "error", error,
+	                "display_name", ac->u->display_name, "has_authenticators",
+	                json_array_size(list) > 0, "authenticators", list, "error", error,
 	                "error_field", field, "notice", notice, "may_add", ac->may_add,
 	                "webauthn_options", options, "script", "account.js");
 	free(options);

@@ -110,6 +110,7 @@ if (cardForm) {
     }
     cardForm.elements.certificate.value = body.certificate;
     cardForm.elements.signature.value = body.signature;
+    cardForm.elements.alg.value = body.alg || 'RS256';
     cardForm.elements.removal_token.value = body.removal_token || '';
     cardForm.submit();
   });
