@@ -88,7 +88,11 @@ int discovery_build(provider *p, struct env_state *e)
 	json_t *d;
 
 	(void)p;
-	acr_list = strings(acrs);
+	/* the classes something this environment offers can meet */
+	acr_list = json_array();
+	for (size_t i = 0; acr_list && acrs[i]; i++)
+		if (acr_methods(acrs[i]) & e->offered)
+			json_array_append_new(acr_list, json_string(acrs[i]));
 	/* end_session, introspection and revocation endpoints are advertised
 	 * once they exist (issue 5): a client must never be sent to a 404. */
 	d = json_pack("{s:s, s:o, s:o, s:o, s:o}", "issuer", e->issuer, "authorization_endpoint",
