@@ -34,7 +34,7 @@ int fido_save(char **id_out, store *s, const char *env, const char *uid, const c
 	json_decref(data);
 	if (!text)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
-	rc = store_exec(s, sql, "ttitttii", env, id, uid, (int64_t)method, name, c->credential_id,
+	rc = store_exec(s, sql, "tttitttii", env, id, uid, (int64_t)method, name, c->credential_id,
 	                text, (int64_t)c->sign_count, clock_now());
 	free(text);
 	if (rc == CAREID_EEXISTS)
@@ -59,8 +59,7 @@ int fido_credentials(json_t **out, store *s, const char *env, const char *uid)
 	rc = store_query(s, &st, sql, "tt", env, uid);
 	while (!rc && (rc = store_next(st)) == 1) {
 		rc = 0;
-		if (json_array_append_new(list, json_pack("{s:s, s:s}", "type", "public-key", "id",
-		                                          store_text(st, 0))))
+		if (json_array_append_new(list, json_string(store_text(st, 0))))
 			rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 	}
 	store_done(st);

@@ -21,8 +21,8 @@
 int fido_save(char **id_out, store *s, const char *env, const char *uid, const char *name,
               const struct webauthn_credential *c);
 
-/* The credential ids (base64url) the user has registered, as a new JSON array
- * of {"type": "public-key", "id": …} for excludeCredentials. */
+/* The credential ids (base64url strings) the user has registered, as a new
+ * JSON array: webauthn_creation_options()' `exclude`. */
 int fido_credentials(json_t **out, store *s, const char *env, const char *uid);
 
 #endif

@@ -75,7 +75,9 @@ static int creation_options(struct account *ac, char **out)
 	opts = webauthn_creation_options(r->p->rp_id, "careid", handle, ac->s.uid,
 	                                 ac->u->display_name, challenge, true, exclude);
 	json_decref(exclude);
-	*out = opts ? json_dumps(opts, JSON_COMPACT) : NULL;
+	if (!opts)
+		return careid_error_last()->code ? careid_error_last()->code : CAREID_ENOMEM;
+	*out = json_dumps(opts, JSON_COMPACT);
 	json_decref(opts);
 	return *out ? 0 : careid_error_set(CAREID_ENOMEM, "out of memory");
 }
