@@ -191,4 +191,12 @@ json_t *webauthn_creation_options(const char *rp_id, const char *rp_name,
 json_t *webauthn_request_options(const char *rp_id, const char *challenge, bool require_uv,
                                  const json_t *allow);
 
+/*
+ * The COSE_Key (RFC 9053 §7.1: kty EC2, alg ES256, crv P-256) of a public key
+ * with affine coordinates `x` and `y`, base64url, into `*out` (malloc'd):
+ * what webauthn_credential.public_key holds for a credential made outside a
+ * ceremony (the demo data's software security key).
+ */
+int webauthn_cose_es256(char **out, const uint8_t x[32], const uint8_t y[32]);
+
 #endif

@@ -7,6 +7,7 @@
 #include <cbor.h>
 
 #include "core/error.h"
+#include "crypto/hash.h"
 
 #define CBOR_DEPTH_MAX 16
 #define X5C_MAX        8
@@ -512,4 +513,41 @@ bool webauthn_att_fmt(char out[16], const struct webauthn_att_obj *ao)
 	memcpy(out, p, n);
 	out[n] = '\0';
 	return true;
+}
+
+int webauthn_cose_es256(char **out, const uint8_t x[32], const uint8_t y[32])
+{
+	cbor_item_t *map = cbor_new_definite_map(5);
+	unsigned char *bytes = NULL;
+	size_t size = 0, len;
+	bool ok = map != NULL;
+	int rc = 0;
+
+	*out = NULL;
+	ok = ok && cbor_map_add(map, (struct cbor_pair){cbor_move(cbor_build_uint8(1)),
+	                                                cbor_move(cbor_build_uint8(2))});
+	ok = ok && cbor_map_add(map, (struct cbor_pair){cbor_move(cbor_build_uint8(3)),
+	                                                cbor_move(cbor_build_negint8(6))});
+	ok = ok && cbor_map_add(map, (struct cbor_pair){cbor_move(cbor_build_negint8(0)),
+	                                                cbor_move(cbor_build_uint8(1))});
+	ok = ok && cbor_map_add(map, (struct cbor_pair){cbor_move(cbor_build_negint8(1)),
+	                                                cbor_move(cbor_build_bytestring(x, 32))});
+	ok = ok && cbor_map_add(map, (struct cbor_pair){cbor_move(cbor_build_negint8(2)),
+	                                                cbor_move(cbor_build_bytestring(y, 32))});
+	len = ok ? cbor_serialize_alloc(map, &bytes, &size) : 0;
+	if (map)
+		cbor_decref(&map);
+	if (!len)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	*out = malloc(4 * len / 3 + 4);
+	if (!*out)
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+	else
+		rc = crypto_b64url_encode(*out, 4 * len / 3 + 4, bytes, len);
+	free(bytes);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
 }

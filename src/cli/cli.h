@@ -58,10 +58,13 @@ int cli_read_passphrase(char *out, size_t outsz, const char *path);
 void cli_help(const char *usage, const char *description, const struct opt *spec);
 
 /* careid serve --demo: the demo users' authenticator app (a published
- * secret) and smartcards (PKCS#12 files written under `dir`), created when
- * the demo directory was just seeded; `seed` gains "authenticators"
- * {"totp": {"uid", "secret"}, "cards": [{"env", "uid", "file"}]}. */
-int demo_seed_authenticators(store *s, json_t *seed, const char *dir);
+ * secret), smartcards (PKCS#12 files written under `dir`) and software
+ * security keys for WebAuthn relying party `rp_id` (JSON files under `dir`
+ * holding the private key, for Chromium's virtual authenticator), created
+ * when the demo directory was just seeded; `seed` gains "authenticators"
+ * {"totp": {"uid", "secret"}, "cards": [{"env", "uid", "file"}],
+ * "security_keys": [{"env", "uid", "file"}]}. */
+int demo_seed_authenticators(store *s, json_t *seed, const char *dir, const char *rp_id);
 
 /* careid user authenticators (cli/authenticators.c), reached through cmd_user. */
 int cli_user_authenticators(int argc, char **argv);

@@ -135,6 +135,23 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	return http_send(res, 404, "text/plain; charset=utf-8", "not found\n", 10);
 }
 
+/* The host of a URL (the WebAuthn relying party ID), or `dflt`. */
+static const char *url_host(const char *url, const char *dflt, char *out, size_t outsz)
+{
+	const char *h = url ? strstr(url, "://") : NULL;
+	size_t n;
+
+	if (!h)
+		return dflt;
+	h += 3;
+	n = *h == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
+	if (n == 0 || n >= outsz)
+		return dflt;
+	memcpy(out, h, n);
+	out[n] = '\0';
+	return out;
+}
+
 /* The public URL, with ":0" after its host standing for the port bound
  * (tests listening on port 0 that need a host name, e.g. localhost for
  * WebAuthn); malloc'd. */
@@ -195,8 +212,14 @@ static void print_demo_authenticators(const char *url, const json_t *a)
 		       json_string_value(json_object_get(card, "uid")),
 		       json_string_value(json_object_get(card, "file")));
 	}
-	printf("  security keys      register one at %s/realms/mock/account after signing in\n\n",
-	       url);
+	json_array_foreach(json_object_get(a, "security_keys"), i, card)
+	{
+		printf("  security key (%s)  user %s: load %s into a virtual authenticator\n",
+		       json_string_value(json_object_get(card, "env")),
+		       json_string_value(json_object_get(card, "uid")),
+		       json_string_value(json_object_get(card, "file")));
+	}
+	printf("  security keys      or register your own at %s/realms/mock/account\n\n", url);
 }
 
 static void print_banner(const char *url, const json_t *seed)
@@ -275,7 +298,7 @@ static int serve(opts *o)
 	struct app app = {0};
 	struct http_server_opts so = {0};
 	struct provider_opts po = {0};
-	char addr[64], *public_url = NULL;
+	char addr[64], host[256], *public_url = NULL;
 	const char *threads = opts_get(o, "threads");
 	uint16_t port = 0;
 	templates *tpl = NULL;
@@ -326,8 +349,9 @@ static int serve(opts *o)
 		if (!rc)
 			rc = seed_portal(app.store, seed);
 		if (!rc)
-			rc = demo_seed_authenticators(app.store, seed,
-			                              opts_get_or(o, "demo-dir", "var/demo"));
+			rc = demo_seed_authenticators(
+			    app.store, seed, opts_get_or(o, "demo-dir", "var/demo"),
+			    url_host(opts_get(o, "public-url"), addr, host, sizeof(host)));
 		if (rc)
 			goto out;
 	}

@@ -380,3 +380,42 @@ int pubkey_cert_check_packed(const pubkey_cert *c, const uint8_t aaguid[16])
 		                                         "certificate (basic constraints CA true)");
 	return check_aaguid_ext(c->x, aaguid);
 }
+
+int pubkey_es256_generate(uint8_t x[32], uint8_t y[32], uint8_t **pkcs8_out, size_t *pkcs8_len)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	BIGNUM *bx = NULL, *by = NULL;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	unsigned char *der = NULL;
+	int rc = 0, n = 0;
+
+	*pkcs8_out = NULL;
+	*pkcs8_len = 0;
+	if (!k || !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &bx) ||
+	    !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &by) ||
+	    BN_bn2binpad(bx, x, 32) != 32 || BN_bn2binpad(by, y, 32) != 32) {
+		rc = careid_error_set(CAREID_ECRYPTO, "cannot make a P-256 key");
+		goto out;
+	}
+	p8 = EVP_PKEY2PKCS8(k);
+	n = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &der) : -1;
+	if (n <= 0) {
+		rc = careid_error_set(CAREID_ECRYPTO, "cannot encode the P-256 key");
+		goto out;
+	}
+	*pkcs8_out = malloc((size_t)n);
+	if (!*pkcs8_out) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(*pkcs8_out, der, (size_t)n);
+	*pkcs8_len = (size_t)n;
+out:
+	if (der)
+		OPENSSL_clear_free(der, n > 0 ? (size_t)n : 0);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	BN_free(bx);
+	BN_free(by);
+	EVP_PKEY_free(k);
+	return rc;
+}

@@ -73,6 +73,14 @@ int pubkey_verify(const pubkey *k, const void *data, size_t len, const uint8_t *
 void pubkey_free(pubkey *k);
 
 /*
+ * A new P-256 key pair, as a software authenticator holds one (the demo
+ * data's security key): the public key's affine coordinates into `x` and
+ * `y`, the private key as PKCS#8 DER into `*pkcs8_out` (malloc'd; the caller
+ * wipes and frees it; `*pkcs8_len` its length).
+ */
+int pubkey_es256_generate(uint8_t x[32], uint8_t y[32], uint8_t **pkcs8_out, size_t *pkcs8_len);
+
+/*
  * An X.509 certificate from its DER encoding (an x5c entry): EINVALID when
  * `der` is not exactly one certificate (nothing may follow it) or is over
  * PUBKEY_CERT_MAX bytes. Its signature and validity period are not checked
