@@ -220,8 +220,9 @@ static int card_data(char **out, const struct x509_info *info)
 	return *out ? 0 : careid_error_set(CAREID_ENOMEM, "out of memory");
 }
 
-int smartcard_issue(struct smartcard_issued *out, store *s, const struct secrets *sec,
-                    const struct smartcard_new *n)
+/* A card with a new key in a PKCS#12 file (`key` NULL), or certifying `key`. */
+static int issue(struct smartcard_issued *out, store *s, const struct secrets *sec,
+                 const struct smartcard_new *n, const struct x509_rsa_public *key)
 {
 	struct dir_user *u = NULL;
 	struct x509_card_new req;
@@ -254,7 +255,11 @@ int smartcard_issue(struct smartcard_issued *out, store *s, const struct secrets
 	    .not_after = n->not_after,
 	    .passphrase = n->passphrase ? n->passphrase : "",
 	};
-	rc = x509_card_issue(&out->p12, &out->p12_len, &out->cert, ca.cert, ca.key, &req);
+	if (key)
+		rc = x509_card_certify(&out->cert_der, &out->cert_der_len, &out->cert, ca.cert,
+		                       ca.key, &req, key);
+	else
+		rc = x509_card_issue(&out->p12, &out->p12_len, &out->cert, ca.cert, ca.key, &req);
 	if (!rc)
 		rc = crypto_random_token(out->id, sizeof(out->id), 16);
 	if (!rc)
@@ -274,6 +279,22 @@ out:
 	return rc;
 }
 
+int smartcard_issue(struct smartcard_issued *out, store *s, const struct secrets *sec,
+                    const struct smartcard_new *n)
+{
+	return issue(out, s, sec, n, NULL);
+}
+
+int smartcard_issue_key(struct smartcard_issued *out, store *s, const struct secrets *sec,
+                        const struct smartcard_new *n, const struct x509_rsa_public *key)
+{
+	if (!key) {
+		memset(out, 0, sizeof(*out));
+		return careid_error_set(CAREID_EINVALID, "no key to certify");
+	}
+	return issue(out, s, sec, n, key);
+}
+
 void smartcard_issued_release(struct smartcard_issued *c)
 {
 	if (c->p12) {
@@ -282,6 +303,9 @@ void smartcard_issued_release(struct smartcard_issued *c)
 	}
 	c->p12 = NULL;
 	c->p12_len = 0;
+	free(c->cert_der);
+	c->cert_der = NULL;
+	c->cert_der_len = 0;
 }
 
 /* Appends column 0 of every row to the JSON array `out`. */

@@ -69,6 +69,10 @@ int smartcard_signed_text(struct buf *out, const char *origin, const char *chall
  */
 int smartcard_ca_ensure(char **cert_pem, store *s, const struct secrets *sec, const char *env);
 
+/* The CKA_LABEL of a card's key pair and certificate on a PKCS#11 token
+ * (crypto/pkcs11.h), written by `careid card issue` and read by the agent. */
+#define SMARTCARD_TOKEN_LABEL "careid smartcard"
+
 /* A card to issue. */
 struct smartcard_new {
 	const char *env;
@@ -78,10 +82,13 @@ struct smartcard_new {
 	const char *passphrase; /* of the PKCS#12 file; "" for none */
 };
 
-/* An issued card. `p12` holds the card's private key. */
+/* An issued card: a PKCS#12 file holding its private key, or (for a key on
+ * a token) the certificate alone. */
 struct smartcard_issued {
 	uint8_t *p12; /* the PKCS#12 file: smartcard_issued_release() wipes and frees it */
 	size_t p12_len;
+	uint8_t *cert_der; /* smartcard_issue_key(): the certificate's DER */
+	size_t cert_der_len;
 	char id[SMARTCARD_ID_LEN + 1]; /* the authenticator's id */
 	struct x509_info cert;         /* serial, uid, subject, fingerprint, dates */
 };
@@ -97,7 +104,17 @@ struct smartcard_issued {
 int smartcard_issue(struct smartcard_issued *out, store *s, const struct secrets *sec,
                     const struct smartcard_new *n);
 
-/* Wipes and frees the PKCS#12 bytes. Accepts a zeroed struct. */
+/*
+ * The same for a card whose RSA key was made on a PKCS#11 token: certifies
+ * `key` (x509_card_certify(); EINVALID for an unusable key) instead of making
+ * a key and a PKCS#12 file (`n->passphrase` is not used). On success the
+ * caller stores out->cert_der on the token and calls
+ * smartcard_issued_release().
+ */
+int smartcard_issue_key(struct smartcard_issued *out, store *s, const struct secrets *sec,
+                        const struct smartcard_new *n, const struct x509_rsa_public *key);
+
+/* Wipes and frees the PKCS#12 bytes and frees the certificate. Accepts a zeroed struct. */
 void smartcard_issued_release(struct smartcard_issued *c);
 
 /*

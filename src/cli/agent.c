@@ -1,8 +1,9 @@
 /*
- * careid agent: the identity agent. It holds a smartcard (a PKCS#12 file) and
- * answers a careid page's sign-in challenge on the loopback interface, like
- * the NHS Identity Agent; when the card file goes away it tells each issuer
- * it signed for that the card was removed. It never opens the store.
+ * careid agent: the identity agent. It holds a smartcard (a PKCS#12 file, or
+ * a key and certificate on a PKCS#11 token) and answers a careid page's
+ * sign-in challenge on the loopback interface, like the NHS Identity Agent;
+ * when the card file or the token goes away it tells each issuer it signed
+ * for that the card was removed. It never opens the store.
  */
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -24,6 +25,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "crypto/hash.h"
+#include "crypto/pkcs11.h"
 #include "crypto/random.h"
 #include "crypto/x509.h"
 #include "http/fetch.h"
@@ -40,14 +42,27 @@
 #define CORS_MAX_AGE    "600"
 #define ERR_CARD_REMOVE "card_removed"
 
+_Static_assert(X509_SIG_MAX >= PKCS11_SIG_MAX, "a token's signature fits an answer");
+
 static const struct opt spec[] = {
-    {"card", "FILE", "the smartcard: a PKCS#12 file from 'careid card issue' (required)", false},
-    {"passphrase-file", "FILE", "the card's passphrase is this file's first line (default: none)",
+    {"card", "FILE", "the smartcard: a PKCS#12 file from 'careid card issue --out'", false},
+    {"passphrase-file", "FILE",
+     "with --card: the card's passphrase is this file's first line "
+     "(default: none)",
+     false},
+    {"pkcs11-module", "PATH",
+     "or the smartcard on a PKCS#11 token, through this module "
+     "(a card from 'careid card issue --pkcs11-module')",
+     false},
+    {"token-label", "LABEL", "with --pkcs11-module: the token's label (required)", false},
+    {"pin-file", "FILE",
+     "with --pkcs11-module: the token's user PIN is this file's first line "
+     "(required)",
      false},
     {"listen", "ADDR:PORT",
      "loopback address to listen on (default " DEFAULT_LISTEN "; port 0 picks one)", false},
     {"allow-origin", "ORIGIN",
-     "also answer pages of this exact origin, e.g. https://careid.example (repeatable)", true},
+     "also answer pages of this exact origin, e.g. https://careid.example", true},
     {"log-level", "LEVEL", "debug, info (default), warn or error", false},
     {"help", NULL, "show this help", false},
     {NULL, NULL, NULL, false},
@@ -69,12 +84,17 @@ struct file_id {
 
 struct agent {
 	/* read-only after start */
-	const char *card_path;
-	const char *passphrase;
-	const opts *o; /* --allow-origin values */
+	const char *card_path;   /* --card, or NULL for a token */
+	const char *passphrase;  /* the card file's passphrase, or the token's PIN */
+	const char *token_label; /* --token-label */
+	const opts *o;           /* --allow-origin values */
+	/* --pkcs11-module: the module. The main thread finds the token and logs
+	 * in while no card is held; other threads sign with it under `lock`. */
+	pkcs11 *token;
 
 	pthread_mutex_t lock;                /* guards everything below */
-	x509_card *card;                     /* NULL while the card is removed */
+	x509_card *card;                     /* a card file's; NULL while removed */
+	x509_cert *token_cert;               /* the token's certificate; NULL while removed */
 	char *cert_b64;                      /* the card's certificate, base64url DER */
 	struct file_id seen;                 /* of the card held */
 	struct removal removals[TOKENS_MAX]; /* a ring, oldest dropped */
@@ -85,7 +105,36 @@ struct agent {
 struct watch {
 	struct file_id failed; /* a file that could not be read, not retried until it changes */
 	bool have_failed;
+	char refused[PKCS11_SERIAL_MAX]; /* a token that refused the PIN: never tried again */
+	char token_error[sizeof(((struct careid_error *)0)->message)]; /* logged once */
 };
+
+/* Whether a card is held, its certificate's details and its algorithm (under the lock). */
+static bool held(const struct agent *a)
+{
+	return a->card || a->token_cert;
+}
+
+static const struct x509_info *held_info(const struct agent *a)
+{
+	return a->card ? x509_card_info(a->card) : x509_cert_info(a->token_cert);
+}
+
+static const char *held_alg(const struct agent *a)
+{
+	return a->card ? x509_card_alg(a->card) : "RS256"; /* pkcs11_card_sign() */
+}
+
+/* What the card is, for the log: {"card": FILE} or {"token": LABEL}. */
+static const char *source_key(const struct agent *a)
+{
+	return a->card_path ? "card" : "token";
+}
+
+static const char *source_name(const struct agent *a)
+{
+	return a->card_path ? a->card_path : a->token_label;
+}
 
 static bool file_id_equal(const struct file_id *a, const struct file_id *b)
 {
@@ -239,8 +288,8 @@ static int status_answer(struct agent *a, struct http_response *res)
 	char na[32];
 
 	pthread_mutex_lock(&a->lock);
-	if (a->card) {
-		const struct x509_info *info = x509_card_info(a->card);
+	if (held(a)) {
+		const struct x509_info *info = held_info(a);
 		time_t t = (time_t)info->not_after;
 		struct tm tm;
 
@@ -275,22 +324,32 @@ static int sign_answer(struct agent *a, struct http_request *req, struct http_re
 	char sig_b64[(X509_SIG_MAX * 4) / 3 + 4], token[TOKEN_LEN];
 	size_t sig_len = 0;
 	json_t *j = NULL;
+	bool gone;
 	int rc;
 
 	rc = crypto_random_token(token, sizeof(token), TOKEN_BYTES);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&a->lock);
-	if (!a->card) {
+	if (!held(a)) {
 		pthread_mutex_unlock(&a->lock);
 		return send_error(res, 409, ERR_CARD_REMOVE, "the smartcard has been removed");
 	}
-	rc = x509_card_sign(a->card, sig, sizeof(sig), &sig_len, text->ptr, text->len);
+	if (a->card)
+		rc = x509_card_sign(a->card, sig, sizeof(sig), &sig_len, text->ptr, text->len);
+	else
+		rc = pkcs11_card_sign(a->token, sig, sizeof(sig), &sig_len, text->ptr, text->len);
+	/* a token taken out since the last check: the watcher will tell the issuers */
+	gone = rc && a->token && !pkcs11_token_present(a->token);
+	if (gone) {
+		pthread_mutex_unlock(&a->lock);
+		return send_error(res, 409, ERR_CARD_REMOVE, "the smartcard has been removed");
+	}
 	if (!rc)
 		rc = crypto_b64url_encode(sig_b64, sizeof(sig_b64), sig, sig_len);
 	if (!rc)
 		j = json_pack("{s:s, s:s, s:s, s:s}", "certificate", a->cert_b64, "signature",
-		              sig_b64, "alg", x509_card_alg(a->card), "removal_token", token);
+		              sig_b64, "alg", held_alg(a), "removal_token", token);
 	if (!rc && j)
 		remember(a, issuer, token);
 	pthread_mutex_unlock(&a->lock);
@@ -454,6 +513,8 @@ static void card_removed(struct agent *a)
 	pthread_mutex_lock(&a->lock);
 	x509_card_free(a->card);
 	a->card = NULL;
+	x509_cert_free(a->token_cert);
+	a->token_cert = NULL;
 	free(a->cert_b64);
 	a->cert_b64 = NULL;
 	if (list) {
@@ -467,7 +528,8 @@ static void card_removed(struct agent *a)
 	a->nremovals = 0;
 	a->next = 0;
 	pthread_mutex_unlock(&a->lock);
-	log_pack(LOG_INFO, "card_removed", "{s:s, s:i}", "card", a->card_path, "notify", (int)n);
+	log_pack(LOG_INFO, "card_removed", "{s:s, s:i}", source_key(a), source_name(a), "notify",
+	         (int)n);
 	if (list) {
 		notify_removed(list, n);
 		explicit_bzero(list, sizeof(a->removals));
@@ -525,6 +587,99 @@ static void card_check(struct agent *a, struct watch *w)
 		card_insert(a, w);
 }
 
+/* The token's key signs what its certificate's key verifies. */
+static int token_key_matches(struct agent *a, const x509_cert *cert)
+{
+	static const char probe[] = "careid agent: the token's key and certificate";
+	uint8_t sig[PKCS11_SIG_MAX];
+	size_t sig_len = 0;
+	int rc;
+
+	rc = pkcs11_card_sign(a->token, sig, sizeof(sig), &sig_len, probe, sizeof(probe) - 1);
+	if (!rc &&
+	    x509_cert_verify_signature(cert, "RS256", sig, sig_len, probe, sizeof(probe) - 1) != 0)
+		rc = careid_error_set(CAREID_EINVALID,
+		                      "the smartcard's key on token '%s' does not match its "
+		                      "certificate",
+		                      a->token_label);
+	return rc;
+}
+
+/*
+ * Looks for the token and, when it is there, logs in and reads its card.
+ * No token is quiet (the card is out); a token that refused the PIN is not
+ * tried again, as a real card would lock; other failures are logged once.
+ * Main thread, while no card is held.
+ */
+static int token_insert(struct agent *a, struct watch *w)
+{
+	char serial[PKCS11_SERIAL_MAX];
+	x509_cert *cert = NULL;
+	uint8_t *der = NULL;
+	size_t der_len = 0, sz;
+	char *b64 = NULL;
+	int rc;
+
+	rc = pkcs11_token_find(a->token, a->token_label, serial);
+	if (rc)
+		return rc;
+	if (w->refused[0] && strcmp(serial, w->refused) == 0)
+		return careid_error_set(CAREID_EDENIED, "wrong PIN for token '%s'", a->token_label);
+	rc = pkcs11_token_login(a->token, a->passphrase, 0);
+	if (rc == CAREID_EDENIED)
+		snprintf(w->refused, sizeof(w->refused), "%s", serial);
+	if (!rc)
+		rc = pkcs11_card_find(a->token, SMARTCARD_TOKEN_LABEL);
+	if (!rc)
+		rc = pkcs11_card_cert(a->token, &der, &der_len);
+	if (!rc)
+		rc = x509_cert_from_der(&cert, der, der_len);
+	if (!rc)
+		rc = token_key_matches(a, cert);
+	if (!rc) {
+		sz = (der_len * 4) / 3 + 4; /* base64url without padding, and a NUL */
+		b64 = malloc(sz);
+		rc = b64 ? crypto_b64url_encode(b64, sz, der, der_len)
+		         : careid_error_set(CAREID_ENOMEM, "out of memory");
+	}
+	free(der);
+	if (rc) {
+		const char *msg = careid_error_last()->message;
+
+		if (strcmp(msg, w->token_error) != 0)
+			log_pack(LOG_WARN, "card_unreadable", "{s:s, s:s}", "token", a->token_label,
+			         "error", msg);
+		snprintf(w->token_error, sizeof(w->token_error), "%s", msg);
+		x509_cert_free(cert);
+		free(b64);
+		return rc;
+	}
+	w->token_error[0] = '\0';
+	pthread_mutex_lock(&a->lock);
+	a->token_cert = cert;
+	a->cert_b64 = b64;
+	pthread_mutex_unlock(&a->lock);
+	log_pack(LOG_INFO, "card_present", "{s:s, s:s, s:s, s:s}", "token", a->token_label,
+	         "token_serial", serial, "uid", x509_cert_info(cert)->uid, "serial",
+	         x509_cert_info(cert)->serial);
+	return 0;
+}
+
+/* card_check() for a token: gone from its slot is removed. */
+static void token_check(struct agent *a, struct watch *w)
+{
+	bool present;
+
+	pthread_mutex_lock(&a->lock);
+	present = a->token_cert != NULL;
+	pthread_mutex_unlock(&a->lock);
+	if (present && pkcs11_token_present(a->token))
+		return;
+	if (present)
+		card_removed(a);
+	token_insert(a, w);
+}
+
 static int parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port)
 {
 	const char *colon = strrchr(s, ':');
@@ -580,7 +735,8 @@ static int check_origins(const opts *o)
 
 static int run(opts *o)
 {
-	struct agent a = {.card_path = opts_get(o, "card"), .o = o};
+	struct agent a = {
+	    .card_path = opts_get(o, "card"), .token_label = opts_get(o, "token-label"), .o = o};
 	struct http_server_opts so = {0};
 	struct watch w = {0};
 	char addr[64], pass[X509_PASS_MAX + 2] = "";
@@ -611,8 +767,13 @@ static int run(opts *o)
 		rc = fetch_init();
 	if (!rc && opts_get(o, "passphrase-file"))
 		rc = cli_read_passphrase(pass, sizeof(pass), opts_get(o, "passphrase-file"));
+	if (!rc && opts_get(o, "pin-file"))
+		rc = cli_read_passphrase(pass, sizeof(pass), opts_get(o, "pin-file"));
+	if (!rc && opts_get(o, "pkcs11-module"))
+		rc = pkcs11_new(&a.token, opts_get(o, "pkcs11-module"));
+	/* the card must be readable at start */
 	if (!rc)
-		rc = card_insert(&a, &w); /* the card must be readable at start */
+		rc = a.token ? token_insert(&a, &w) : card_insert(&a, &w);
 	if (rc)
 		goto out;
 	so.addr = addr;
@@ -634,12 +795,17 @@ static int run(opts *o)
 		sig = sigtimedwait(&sigs, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		card_check(&a, &w);
+		if (a.token)
+			token_check(&a, &w);
+		else
+			card_check(&a, &w);
 	}
 	log_pack(LOG_INFO, "stopping", "{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
 	http_server_stop(srv, 2);
 	x509_card_free(a.card);
+	x509_cert_free(a.token_cert);
+	pkcs11_free(a.token);
 	free(a.cert_b64);
 	explicit_bzero(pass, sizeof(pass));
 	explicit_bzero(a.removals, sizeof(a.removals));
@@ -652,6 +818,28 @@ out:
 	return 0;
 }
 
+#define CONTINUE (-1)
+
+/* One card: a file or a token, with the options that go with it. CONTINUE or an exit status. */
+static int check_source(const opts *o)
+{
+	const char *card = opts_get(o, "card"), *module = opts_get(o, "pkcs11-module");
+
+	if (!card == !module)
+		return cli_usage("agent", card ? "give --card or --pkcs11-module, not both"
+		                               : "--card (or --pkcs11-module) is required");
+	if ((card && !*card) || (module && !*module))
+		return cli_usage("agent", "--%s is empty", card ? "card" : "pkcs11-module");
+	if (module && (!opts_get(o, "token-label") || !opts_get(o, "pin-file")))
+		return cli_usage("agent", "--pkcs11-module needs --token-label and --pin-file");
+	if (card && (opts_get(o, "token-label") || opts_get(o, "pin-file")))
+		return cli_usage("agent", "--token-label and --pin-file go with --pkcs11-module");
+	if (module && opts_get(o, "passphrase-file"))
+		return cli_usage("agent", "--passphrase-file is for a card file (--card); a token "
+		                          "has a PIN (--pin-file)");
+	return CONTINUE;
+}
+
 int cmd_agent(int argc, char **argv)
 {
 	opts *o = NULL;
@@ -661,17 +849,20 @@ int cmd_agent(int argc, char **argv)
 		return cli_usage("agent", "%s", careid_error_last()->message);
 	if (opts_flag(o, "help")) {
 		cli_help(
-		    "agent --card FILE.p12 [--passphrase-file F] [--listen 127.0.0.1:PORT] "
+		    "agent (--card FILE.p12 [--passphrase-file F] | --pkcs11-module PATH "
+		    "--token-label LABEL --pin-file F) [--listen 127.0.0.1:PORT] "
 		    "[--allow-origin ORIGIN]...",
-		    "The identity agent: holds a smartcard issued by 'careid card issue' and\n"
-		    "answers careid sign-in pages on the loopback interface.\n"
+		    "The identity agent: holds a smartcard issued by 'careid card issue' (a file,\n"
+		    "or a key and certificate on a PKCS#11 token, which signs) and answers careid\n"
+		    "sign-in pages on the loopback interface.\n"
 		    "  GET  /status  {card: present|removed, uid, subject, not_after, serial}\n"
 		    "  POST /sign    {challenge, origin, issuer} -> {certificate, signature, alg,\n"
 		    "                removal_token}; only for the requesting page's own origin\n"
 		    "Pages of http://localhost:*, http://127.0.0.1:* and http://[::1]:* may use\n"
-		    "it, and those named by --allow-origin. Deleting the card file removes the\n"
-		    "card (checked every 250 ms, or at once on SIGUSR1): the agent then POSTs\n"
-		    "removal_token=TOKEN to ISSUER/smartcard/removed for each answer it gave.\n"
+		    "it, and those named by --allow-origin. Deleting the card file, or the token\n"
+		    "leaving its slot, removes the card (checked every 250 ms, or at once on\n"
+		    "SIGUSR1): the agent then POSTs removal_token=TOKEN to\n"
+		    "ISSUER/smartcard/removed for each answer it gave.\n"
 		    "The first line on standard output is 'careid agent listening on URL'; logs\n"
 		    "are JSON lines on standard error. SIGTERM or SIGINT stops it.",
 		    spec);
@@ -680,9 +871,9 @@ int cmd_agent(int argc, char **argv)
 	}
 	if (opts_npos(o))
 		rc = cli_usage("agent", "unexpected argument '%s'", opts_pos(o, 0));
-	else if (!opts_get(o, "card") || !*opts_get(o, "card"))
-		rc = cli_usage("agent", "--card is required");
 	else
+		rc = check_source(o);
+	if (rc == CONTINUE)
 		rc = run(o);
 	opts_free(o);
 	return rc;

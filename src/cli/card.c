@@ -14,7 +14,9 @@
 #include "core/clock.h"
 #include "core/env.h"
 #include "core/error.h"
+#include "crypto/pkcs11.h"
 #include "crypto/random.h"
+#include "crypto/x509.h"
 #include "oidc/clients.h"
 
 #define CONTINUE (-1) /* parse() and require(): no exit status yet */
@@ -23,9 +25,19 @@
 static const struct opt ISSUE_OPTS[] = {
     {"env", "ENV", "environment: mock, int, dep or live (required)", false},
     {"uid", "UID", "the card holder's 12-digit UID, a user of ENV (required)", false},
-    {"out", "FILE", "where to write the card (PKCS#12, mode 0600; replaced if present) (required)",
+    {"out", "FILE", "write the card to FILE (PKCS#12, mode 0600; replaced if present)", false},
+    {"passphrase-file", "FILE",
+     "with --out: the card's passphrase is this file's first line "
+     "(default: none)",
      false},
-    {"passphrase-file", "FILE", "the card's passphrase is this file's first line (default: none)",
+    {"pkcs11-module", "PATH",
+     "or write the card to a PKCS#11 token through this module, e.g. "
+     "/usr/lib/softhsm/libsofthsm2.so",
+     false},
+    {"token-label", "LABEL", "with --pkcs11-module: the token's label (required)", false},
+    {"pin-file", "FILE",
+     "with --pkcs11-module: the token's user PIN is this file's first line "
+     "(required)",
      false},
     {"valid-from", "YYYY-MM-DD", "first day of validity, from 00:00 UTC (default: yesterday)",
      false},
@@ -146,7 +158,9 @@ static int issue_dates(const opts *o, int64_t *from, int64_t *until)
 	return 0;
 }
 
-static int issued_json(const char *env, const char *file, const struct smartcard_issued *c)
+/* Prints the card issued; `where` is "file" or "token", `what` its path or label. */
+static int issued_json(const char *env, const char *where, const char *what,
+                       const struct smartcard_issued *c)
 {
 	char nb[32], na[32];
 	json_t *out;
@@ -154,8 +168,8 @@ static int issued_json(const char *env, const char *file, const struct smartcard
 	rfc3339(nb, c->cert.not_before);
 	rfc3339(na, c->cert.not_after);
 	out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "serial", c->cert.serial,
-	                "uid", c->cert.uid, "env", env, "not_before", nb, "not_after", na, "file",
-	                file, "id", c->id, "subject", c->cert.subject, "fingerprint",
+	                "uid", c->cert.uid, "env", env, "not_before", nb, "not_after", na, where,
+	                what, "id", c->id, "subject", c->cert.subject, "fingerprint",
 	                c->cert.fingerprint);
 	if (!out) {
 		careid_error_set(CAREID_ENOMEM, "out of memory");
@@ -165,38 +179,16 @@ static int issued_json(const char *env, const char *file, const struct smartcard
 	return 0;
 }
 
-static int card_issue(int argc, char **argv)
+/* The card as a PKCS#12 file (--out); an exit status. */
+static int issue_file(const opts *o, const struct smartcard_new *req)
 {
-	const char *cmd = "card issue";
 	char pass[X509_PASS_MAX + 2] = "", *tmp = NULL;
 	struct smartcard_issued card = {0};
-	struct smartcard_new n = {0};
+	struct smartcard_new n = *req;
 	struct secrets sec;
 	store *s = NULL;
-	opts *o = NULL;
-	int status, rc, fd = -1;
+	int status = 1, rc, fd = -1;
 
-	status = parse(
-	    &o, cmd,
-	    "card issue --env ENV --uid UID --out FILE.p12 [--passphrase-file F] "
-	    "[--valid-from YYYY-MM-DD] [--valid-until YYYY-MM-DD] [--db URL]",
-	    "Issues a smartcard to a user of ENV's directory from ENV's test certificate\n"
-	    "authority (made on first use): an RSA-2048 key and a certificate whose subject\n"
-	    "is O=careid test CA, OU=ENV, CN=<display name>, serialNumber=<UID>, written with\n"
-	    "the CA certificate to FILE as PKCS#12 (mode 0600). Prints {serial, uid, env,\n"
-	    "not_before, not_after, file, id, subject, fingerprint} as JSON. Use the card with\n"
-	    "'careid agent --card FILE'.",
-	    ISSUE_OPTS, argc - 1, argv + 1);
-	if (status != CONTINUE)
-		goto out;
-	if (!opts_get(o, "uid") || !opts_get(o, "out") || !*opts_get(o, "out")) {
-		status = cli_usage(cmd, "--%s is required", opts_get(o, "uid") ? "out" : "uid");
-		goto out;
-	}
-	status = issue_dates(o, &n.not_before, &n.not_after);
-	if (status)
-		goto out;
-	status = 1;
 	if (opts_get(o, "passphrase-file") &&
 	    cli_read_passphrase(pass, sizeof(pass), opts_get(o, "passphrase-file"))) {
 		cli_fail();
@@ -218,8 +210,6 @@ static int card_issue(int argc, char **argv)
 		cli_fail();
 		goto out;
 	}
-	n.env = opts_get(o, "env");
-	n.uid = opts_get(o, "uid");
 	n.passphrase = pass;
 	if (crypto_init() || cli_open_store(&s, o) || secrets_load(&sec, s) ||
 	    smartcard_issue(&card, s, &sec, &n) || write_all(fd, card.p12, card.p12_len)) {
@@ -238,7 +228,7 @@ static int card_issue(int argc, char **argv)
 	}
 	free(tmp);
 	tmp = NULL;
-	status = issued_json(n.env, opts_get(o, "out"), &card);
+	status = issued_json(n.env, "file", opts_get(o, "out"), &card);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -250,6 +240,153 @@ out:
 	explicit_bzero(&sec, sizeof(sec));
 	smartcard_issued_release(&card);
 	store_free(s);
+	return status;
+}
+
+/* Stores the certificate issued next to its key on the token. */
+static int token_store_cert(pkcs11 *p, const struct smartcard_issued *card)
+{
+	uint8_t subject[X509_NAME_DER_MAX];
+	size_t subject_len = 0;
+	x509_cert *cert = NULL;
+	int rc;
+
+	rc = x509_cert_from_der(&cert, card->cert_der, card->cert_der_len);
+	if (!rc)
+		rc = x509_cert_subject_der(cert, subject, sizeof(subject), &subject_len);
+	if (!rc)
+		rc = pkcs11_card_store_cert(p, card->cert_der, card->cert_der_len, subject,
+		                            subject_len);
+	x509_cert_free(cert);
+	return rc;
+}
+
+/*
+ * The card on a PKCS#11 token (--pkcs11-module): its key pair made on the
+ * token, certified by ENV's CA, the certificate stored next to it, and any
+ * card that was on the token before destroyed. On failure after the key was
+ * made, the key is destroyed and a card already recorded is revoked, so the
+ * store lists no card that nobody holds. An exit status.
+ */
+static int issue_token(const opts *o, const struct smartcard_new *n)
+{
+	const char *label = opts_get(o, "token-label");
+	char pin[PKCS11_PIN_MAX + 2] = "";
+	struct smartcard_issued card = {0};
+	struct pkcs11_rsa_public pub;
+	struct x509_rsa_public key;
+	struct secrets sec;
+	bool have_sec = false, made = false, recorded = false;
+	pkcs11 *p = NULL;
+	store *s = NULL;
+	int status = 1, rc;
+
+	rc = cli_read_passphrase(pin, sizeof(pin), opts_get(o, "pin-file"));
+	if (!rc)
+		rc = crypto_init();
+	if (!rc)
+		rc = pkcs11_new(&p, opts_get(o, "pkcs11-module"));
+	if (!rc)
+		rc = pkcs11_token_find(p, label, NULL);
+	if (!rc)
+		rc = pkcs11_token_login(p, pin, PKCS11_RW);
+	if (!rc)
+		rc = cli_open_store(&s, o);
+	if (!rc) {
+		rc = secrets_load(&sec, s);
+		have_sec = rc == 0;
+	}
+	if (!rc) {
+		rc = pkcs11_card_generate(p, &pub, SMARTCARD_TOKEN_LABEL);
+		made = rc == 0;
+	}
+	if (!rc) {
+		key = (struct x509_rsa_public){pub.n, pub.n_len, pub.e, pub.e_len};
+		rc = smartcard_issue_key(&card, s, &sec, n, &key);
+		recorded = rc == 0;
+	}
+	if (!rc)
+		rc = token_store_cert(p, &card);
+	if (rc) {
+		cli_fail();
+		/* best effort: the error reported is the one above */
+		if (recorded)
+			smartcard_revoke(NULL, s, &sec, n->env, card.cert.serial);
+		if (made)
+			pkcs11_card_destroy(p);
+		goto out;
+	}
+	status = issued_json(n->env, "token", label, &card);
+out:
+	explicit_bzero(pin, sizeof(pin));
+	if (have_sec)
+		explicit_bzero(&sec, sizeof(sec));
+	smartcard_issued_release(&card);
+	pkcs11_free(p);
+	store_free(s);
+	return status;
+}
+
+static int card_issue(int argc, char **argv)
+{
+	const char *cmd = "card issue";
+	struct smartcard_new n = {0};
+	opts *o = NULL;
+	bool token;
+	int status;
+
+	status = parse(
+	    &o, cmd,
+	    "card issue --env ENV --uid UID (--out FILE.p12 [--passphrase-file F] | "
+	    "--pkcs11-module PATH --token-label LABEL --pin-file F) [--valid-from YYYY-MM-DD] "
+	    "[--valid-until YYYY-MM-DD] [--db URL]",
+	    "Issues a smartcard to a user of ENV's directory from ENV's test certificate\n"
+	    "authority (made on first use): an RSA-2048 key and a certificate whose subject\n"
+	    "is O=careid test CA, OU=ENV, CN=<display name>, serialNumber=<UID>. With --out,\n"
+	    "both are written with the CA certificate to FILE as PKCS#12 (mode 0600). With\n"
+	    "--pkcs11-module, the key is made on the token labelled LABEL (never leaving\n"
+	    "it) and the certificate stored next to it, labelled '" SMARTCARD_TOKEN_LABEL "';\n"
+	    "a card that was on the token before is destroyed. Prints {serial, uid, env,\n"
+	    "not_before, not_after, file or token, id, subject, fingerprint} as JSON. Use\n"
+	    "the card with 'careid agent --card FILE' or 'careid agent --pkcs11-module ...'.",
+	    ISSUE_OPTS, argc - 1, argv + 1);
+	if (status != CONTINUE)
+		goto out;
+	token = opts_get(o, "pkcs11-module") != NULL;
+	if (!opts_get(o, "uid")) {
+		status = cli_usage(cmd, "--uid is required");
+		goto out;
+	}
+	if (token == (opts_get(o, "out") != NULL)) {
+		status = cli_usage(cmd, token ? "give --out or --pkcs11-module, not both"
+		                              : "--out (or --pkcs11-module) is required");
+		goto out;
+	}
+	if ((!token && !*opts_get(o, "out")) || (token && !*opts_get(o, "pkcs11-module"))) {
+		status = cli_usage(cmd, "--%s is empty", token ? "pkcs11-module" : "out");
+		goto out;
+	}
+	if (token && (!opts_get(o, "token-label") || !opts_get(o, "pin-file"))) {
+		status = cli_usage(cmd, "--pkcs11-module needs --token-label and --pin-file");
+		goto out;
+	}
+	if (!token && (opts_get(o, "token-label") || opts_get(o, "pin-file"))) {
+		status = cli_usage(cmd, "--token-label and --pin-file go with --pkcs11-module");
+		goto out;
+	}
+	if (token && opts_get(o, "passphrase-file")) {
+		status = cli_usage(cmd, "--passphrase-file is for a card file (--out); a token "
+		                        "has a PIN (--pin-file)");
+		goto out;
+	}
+	status = issue_dates(o, &n.not_before, &n.not_after);
+	if (status)
+		goto out;
+	n.env = opts_get(o, "env");
+	n.uid = opts_get(o, "uid");
+	n.passphrase = "";
+	status = token ? issue_token(o, &n) : issue_file(o, &n);
+out:
 	opts_free(o);
 	return status;
 }
@@ -376,7 +513,8 @@ int cmd_card(int argc, char **argv)
 		return card_ca(argc, argv);
 	if (sub && (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)) {
 		printf("usage: careid card issue|revoke|list|ca [options]\n\n"
-		       "  issue   issue a smartcard (PKCS#12 file) to a user from ENV's test CA\n"
+		       "  issue   issue a smartcard (PKCS#12 file or PKCS#11 token) to a user from "
+		       "ENV's test CA\n"
 		       "  revoke  revoke a card, or every card of a user (reissues the CRL)\n"
 		       "  list    print ENV's cards as JSON\n"
 		       "  ca      print ENV's CA certificate (PEM)\n\n"

@@ -1,5 +1,6 @@
-/* Making smartcards: each environment's test CA, card certificates and
- * their PKCS#12 files, CRLs, and what the identity agent does with a card.
+/* Making smartcards: each environment's test CA, card certificates (with a
+ * new key in a PKCS#12 file, or for a key on a token), CRLs, and what the
+ * identity agent does with a card file.
  * Checking a card is in x509_verify.c. See crypto/x509.h. */
 #include "crypto/x509.h"
 
@@ -11,9 +12,11 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/rsa.h>
@@ -406,7 +409,7 @@ out:
 	return rc;
 }
 
-static int check_card_new(const struct x509_card_new *r)
+static int check_card_new(const struct x509_card_new *r, bool p12)
 {
 	int rc = check_env(r->env);
 
@@ -419,7 +422,7 @@ static int check_card_new(const struct x509_card_new *r)
 	if (!r->uid || !*r->uid || strnlen(r->uid, X509_UID_MAX) >= X509_UID_MAX)
 		return careid_error_set(CAREID_EINVALID, "the UID must be 1 to %d bytes",
 		                        X509_UID_MAX - 1);
-	rc = check_text(r->passphrase, X509_PASS_MAX, "passphrase");
+	rc = p12 ? check_text(r->passphrase, X509_PASS_MAX, "passphrase") : 0;
 	if (rc)
 		return rc;
 	if (r->not_after <= r->not_before)
@@ -478,21 +481,23 @@ out:
 	return rc;
 }
 
-int x509_card_issue(uint8_t **p12, size_t *p12_len, struct x509_info *info, const char *ca_cert_pem,
-                    const char *ca_key_pem, const struct x509_card_new *req)
+/*
+ * The shared part of issuing: the card certificate for `key` signed by the CA
+ * (`ca_cert_pem`, `ca_key_pem`), with its details in `info` (may be NULL).
+ * `*ca_out` (may be NULL) receives the CA certificate, X509_free()d by the
+ * caller.
+ */
+static int issue_cert(X509 **out, X509 **ca_out, struct x509_info *info, EVP_PKEY *key,
+                      const char *ca_cert_pem, const char *ca_key_pem,
+                      const struct x509_card_new *req)
 {
-	STACK_OF(X509) *chain = NULL;
-	EVP_PKEY *ca_key = NULL, *key = NULL;
-	X509 *ca = NULL, *x = NULL;
-	PKCS12 *pk = NULL;
-	unsigned char *der = NULL;
-	int rc, len = 0;
+	EVP_PKEY *ca_key = NULL;
+	X509 *ca, *x = NULL;
+	int rc;
 
-	*p12 = NULL;
-	*p12_len = 0;
-	rc = check_card_new(req);
-	if (rc)
-		return rc;
+	*out = NULL;
+	if (ca_out)
+		*ca_out = NULL;
 	ca = x509_pem_cert(ca_cert_pem);
 	ca_key = ca ? pem_key(ca_key_pem) : NULL;
 	if (!ca || !ca_key) {
@@ -503,14 +508,45 @@ int x509_card_issue(uint8_t **p12, size_t *p12_len, struct x509_info *info, cons
 		rc = x509_ossl_fail(CAREID_EINVALID, "the CA key does not match its certificate");
 		goto out;
 	}
+	rc = card_cert(&x, key, ca, ca_key, req);
+	if (!rc && info)
+		rc = x509_fill_info(info, x);
+	if (rc)
+		goto out;
+	*out = x;
+	x = NULL;
+	if (ca_out) {
+		*ca_out = ca;
+		ca = NULL;
+	}
+out:
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(ca_key);
+	return rc;
+}
+
+int x509_card_issue(uint8_t **p12, size_t *p12_len, struct x509_info *info, const char *ca_cert_pem,
+                    const char *ca_key_pem, const struct x509_card_new *req)
+{
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *ca = NULL, *x = NULL;
+	PKCS12 *pk = NULL;
+	unsigned char *der = NULL;
+	int rc, len = 0;
+
+	*p12 = NULL;
+	*p12_len = 0;
+	rc = check_card_new(req, true);
+	if (rc)
+		return rc;
 	key = EVP_RSA_gen(CARD_RSA_BITS);
 	if (!key) {
 		rc = x509_ossl_fail(CAREID_ECRYPTO, "cannot create the card's key");
 		goto out;
 	}
-	rc = card_cert(&x, key, ca, ca_key, req);
-	if (!rc && info)
-		rc = x509_fill_info(info, x);
+	rc = issue_cert(&x, &ca, info, key, ca_cert_pem, ca_key_pem, req);
 	if (rc)
 		goto out;
 	chain = sk_X509_new_null();
@@ -540,7 +576,89 @@ out:
 	X509_free(x);
 	X509_free(ca);
 	EVP_PKEY_free(key);
-	EVP_PKEY_free(ca_key);
+	return rc;
+}
+
+/* An RSA public key from its modulus and exponent, 2048 to 8192 bits. */
+static int rsa_public(EVP_PKEY **out, const struct x509_rsa_public *pub)
+{
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	BIGNUM *n = NULL, *e = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	int rc = 0, bits;
+
+	*out = NULL;
+	if (!pub || !pub->n || !pub->e || pub->n_len > X509_RSA_N_MAX ||
+	    pub->e_len > X509_RSA_N_MAX)
+		return careid_error_set(CAREID_EINVALID, "no RSA key, or one over %d bytes",
+		                        X509_RSA_N_MAX);
+	n = BN_bin2bn(pub->n, (int)pub->n_len, NULL);
+	e = BN_bin2bn(pub->e, (int)pub->e_len, NULL);
+	bld = OSSL_PARAM_BLD_new();
+	if (!n || !e || !bld) {
+		rc = x509_ossl_fail(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
+	bits = BN_num_bits(n);
+	if (bits < CARD_RSA_BITS || bits > X509_RSA_N_MAX * 8 || !BN_is_odd(e) ||
+	    BN_num_bytes(e) > 8 || BN_cmp(e, BN_value_one()) <= 0) {
+		rc = careid_error_set(CAREID_EINVALID,
+		                      "the card's key is not an RSA key of %d to %d bits",
+		                      CARD_RSA_BITS, X509_RSA_N_MAX * 8);
+		goto out;
+	}
+	if (!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
+	    !(params = OSSL_PARAM_BLD_to_param(bld)) ||
+	    !(ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		rc = x509_ossl_fail(CAREID_ECRYPTO, "cannot make the card's RSA key");
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+	return rc;
+}
+
+int x509_card_certify(uint8_t **der, size_t *der_len, struct x509_info *info,
+                      const char *ca_cert_pem, const char *ca_key_pem,
+                      const struct x509_card_new *req, const struct x509_rsa_public *pub)
+{
+	EVP_PKEY *key = NULL;
+	unsigned char *enc = NULL;
+	X509 *x = NULL;
+	int rc, len;
+
+	*der = NULL;
+	*der_len = 0;
+	rc = check_card_new(req, false);
+	if (!rc)
+		rc = rsa_public(&key, pub);
+	if (!rc)
+		rc = issue_cert(&x, NULL, info, key, ca_cert_pem, ca_key_pem, req);
+	if (rc)
+		goto out;
+	len = i2d_X509(x, &enc);
+	if (len <= 0 || len > X509_DER_MAX) {
+		rc = x509_ossl_fail(CAREID_ECRYPTO, "cannot encode the card certificate");
+		goto out;
+	}
+	*der = malloc((size_t)len);
+	if (!*der) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(*der, enc, (size_t)len);
+	*der_len = (size_t)len;
+out:
+	ERR_clear_error();
+	OPENSSL_free(enc);
+	X509_free(x);
+	EVP_PKEY_free(key);
 	return rc;
 }
 

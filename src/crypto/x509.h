@@ -5,8 +5,9 @@
  *
  * x509.c and x509_verify.c are the only files of careid that use OpenSSL's X.509, PKCS#12 and CRL
  * code; no OpenSSL type appears here. Keys and certificates cross this API as
- * PEM text (for the store), DER or base64 text (from the identity agent) and
- * PKCS#12 bytes (the card file).
+ * PEM text (for the store), DER or base64 text (from the identity agent),
+ * PKCS#12 bytes (the card file) and an RSA modulus and exponent (a card's key
+ * on a PKCS#11 token, which never leaves it: x509_card_certify()).
  *
  * Shapes:
  *   - a CA: P-256 key, self-signed, "O=careid test CA, OU=<env>, CN=careid
@@ -45,6 +46,8 @@
 #define X509_UID_MAX        65        /* the subject's serialNumber and a NUL */
 #define X509_SUBJECT_MAX    512       /* the subject as RFC 2253 text and a NUL */
 #define X509_CN_MAX         64        /* characters of the CN (longer names are cut) */
+#define X509_RSA_N_MAX      1024      /* bytes of an RSA modulus to certify (8192 bits) */
+#define X509_NAME_DER_MAX   1024      /* a subject name's DER */
 
 /* What careid reads from a certificate. Every string is NUL-terminated. */
 struct x509_info {
@@ -84,6 +87,27 @@ struct x509_card_new {
  */
 int x509_card_issue(uint8_t **p12, size_t *p12_len, struct x509_info *info, const char *ca_cert_pem,
                     const char *ca_key_pem, const struct x509_card_new *req);
+
+/* An RSA public key: big-endian modulus and public exponent (leading zero
+ * bytes allowed), e.g. of a key made on a PKCS#11 token (crypto/pkcs11.h). */
+struct x509_rsa_public {
+	const uint8_t *n;
+	size_t n_len; /* at most X509_RSA_N_MAX */
+	const uint8_t *e;
+	size_t e_len; /* at most 8 after leading zeros */
+};
+
+/*
+ * Certifies a card whose key lives elsewhere (on a token): the certificate
+ * x509_card_issue() would make, for the RSA public key `pub` (2048 to 8192
+ * bits, an odd exponent of at least 3; else EINVALID). `req->passphrase` is
+ * not used. `*der` (`*der_len` bytes, at most X509_DER_MAX) is the
+ * certificate's DER, the caller's to free(); `info` (may be NULL) receives its
+ * details.
+ */
+int x509_card_certify(uint8_t **der, size_t *der_len, struct x509_info *info,
+                      const char *ca_cert_pem, const char *ca_key_pem,
+                      const struct x509_card_new *req, const struct x509_rsa_public *pub);
 
 /* A card read from its PKCS#12 file: private key and certificate. */
 typedef struct x509_card x509_card;
@@ -145,6 +169,13 @@ void x509_cert_free(x509_cert *c);
 
 /* The certificate's details. Never NULL; lives as long as the certificate. */
 const struct x509_info *x509_cert_info(const x509_cert *c);
+
+/*
+ * The certificate's subject name as DER (what a PKCS#11 token stores as
+ * CKA_SUBJECT) into `out` (`outsz` bytes; X509_NAME_DER_MAX is always
+ * enough); its length into `*len`. ETOOBIG when it does not fit.
+ */
+int x509_cert_subject_der(const x509_cert *c, uint8_t *out, size_t outsz, size_t *len);
 
 /*
  * Checks that `c` chains to the CA `ca_cert_pem`, is valid at `now`, is not

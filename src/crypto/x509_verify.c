@@ -125,6 +125,22 @@ const struct x509_info *x509_cert_info(const x509_cert *c)
 	return &c->info;
 }
 
+int x509_cert_subject_der(const x509_cert *c, uint8_t *out, size_t outsz, size_t *len)
+{
+	const unsigned char *enc = NULL;
+	size_t n = 0;
+
+	*len = 0;
+	if (!X509_NAME_get0_der(X509_get_subject_name(c->cert), &enc, &n))
+		return x509_ossl_fail(CAREID_ECRYPTO, "cannot encode the certificate's subject");
+	if (n > outsz)
+		return careid_error_set(CAREID_ETOOBIG,
+		                        "the certificate's subject is over %zu bytes", outsz);
+	memcpy(out, enc, n);
+	*len = n;
+	return 0;
+}
+
 /* The CRL is the CA's live list, read from the store: its own dates say
  * nothing about whether it is current. */
 static int verify_cb(int ok, X509_STORE_CTX *ctx)

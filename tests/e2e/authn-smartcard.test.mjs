@@ -1,11 +1,13 @@
 // The smartcard (AAL3) through the identity agent, end to end with no mocks: careid serve,
 // real `careid agent` processes holding PKCS#12 cards from `careid card issue` (and the demo
-// cards --demo writes), openid-client as the relying party, and Chromium running the sign-in
-// page's own script against the agent (CORS). Proves: the assurance class, amr and level of a
-// card sign-in in int and mock; the page in a real browser (axe WCAG 2.2 AA, the message when
-// no agent runs); each refusal (expired, revoked, foreign CA, wrong key, replayed challenge,
-// no answer from the agent) with its message and no session; the agent's own Origin checks;
-// removing the card ends the session; a step-up from an authenticator app keeps the session.
+// cards --demo writes) or a card issued onto a SoftHSM v2 token (PKCS#11, the key made on the
+// token and signing there), openid-client as the relying party, and Chromium running the
+// sign-in page's own script against the agent (CORS). Proves: the assurance class, amr and
+// level of a card sign-in in int and mock, from a file and from a token; the page in a real
+// browser (axe WCAG 2.2 AA, the message when no agent runs); each refusal (expired, revoked,
+// foreign CA, wrong key, replayed challenge, no answer from the agent) with its message and no
+// session; the agent's own Origin checks; removing the card (deleting the file, deleting the
+// token) ends the session; a step-up from an authenticator app keeps the session.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
@@ -15,7 +17,7 @@ import { before, after } from 'node:test';
 import { setupServer, DEMO_PASSWORD, describeCli, sleep } from './lib/careid.mjs';
 import { Browser, describeRes, describePages, textOf } from './lib/browser.mjs';
 import { makeRp } from './lib/rp.mjs';
-import { startAgent, agentSign, agentPost, freePort, smartcardForm } from './lib/agent.mjs';
+import { startAgent, agentSign, agentPost, freePort, smartcardForm, softhsmToken } from './lib/agent.mjs';
 import { launch, axeWcag, screenshot } from './lib/a11y.mjs';
 import { totpAt } from './lib/totp.mjs';
 
@@ -51,7 +53,7 @@ async function withAgent(opts, fn) {
     return await fn(agent);
   } catch (e) {
     failed = true;
-    process.stderr.write(`--- careid agent (${opts.card}) stderr:\n${agent.logs.join('\n')}\n`);
+    process.stderr.write(`--- careid agent (${opts.card || `token ${opts.token.label}`}) stderr:\n${agent.logs.join('\n')}\n`);
     throw e;
   } finally {
     if (failed) await agent.stop().catch(() => {});
@@ -405,4 +407,96 @@ h.test('step-up from an authenticator app to the smartcard keeps the session (sa
     await unlink(card);
     await untilLoginRequired(rp, b, { acr_values: 'AAL2_TOTP' }, agent);
   });
+});
+
+/** `careid card issue` onto `token` (a softhsmToken()) → the command's JSON. */
+async function issueOnToken(server, token, { env = 'int', uid = UID } = {}) {
+  const r = await server.cli('card issue', ['--env', env, '--uid', uid, '--pkcs11-module', token.module,
+    '--token-label', token.label, '--pin-file', token.pinFile], { env: token.env });
+  assert.equal(r.code, 0, describeCli(r));
+  assert.equal(r.json.token, token.label);
+  assert.equal(r.json.file, undefined, 'no card file: the key is on the token');
+  assert.equal(r.json.uid, uid);
+  return r.json;
+}
+
+h.test('a card on a PKCS#11 token (SoftHSM): issued onto the token, the agent signs there, AAL3_ANY in int; deleting the token ends the session', async (t, server) => {
+  const token = await softhsmToken(server.dir, { label: 'sam-patel-card' });
+  token.init();
+  const issued = await issueOnToken(server, token);
+  const list = await server.cli('card list', ['--env', 'int', '--uid', UID]);
+  assert.equal(list.code, 0, describeCli(list));
+  assert.ok(list.json.some((c) => c.serial === issued.serial && c.revoked_at === null), `the card is recorded in int: ${list.stdout}`);
+
+  const rp = await makeRp(server, undefined, { env: 'int' });
+  const b = new Browser(server.url);
+  const mark = auditMark(server);
+  await withAgent({ token }, async (agent) => {
+    const status = await (await fetch(`${agent.url}/status`, { signal: AbortSignal.timeout(5000) })).json();
+    assert.deepEqual({ card: status.card, uid: status.uid, serial: status.serial }, { card: 'present', uid: UID, serial: issued.serial }, 'the agent holds the token\'s card');
+
+    const first = await cardFlow(rp, b, agent, { acr_values: 'AAL3_ANY' });
+    assert.equal(first.claims.sub, UID);
+    assert.equal(first.claims.acr, 'AAL3_ANY');
+    assert.deepEqual(first.claims.amr, ['N3_SMARTCARD']);
+    assert.equal(first.claims.authentication_assurance_level, '3');
+    assert.ok(agent.logs.some((l) => l.includes('"card_present"') && l.includes(`"token":"${token.label}"`) && l.includes(`"serial":"${issued.serial}"`)), `the agent read the card from the token: ${agent.logs.join('\n')}`);
+
+    // while the token is in, the session answers prompt=none
+    const az = await rp.authorizationUrl({ scope: 'openid', acr_values: 'AAL3_ANY', prompt: 'none' });
+    const s = await b.signIn(az.url, {});
+    assert.ok(s.code, `prompt=none while the token is in: ${s.location}`);
+    const sso = await rp.exchange(s.location, { expectedState: az.state, expectedNonce: az.nonce, pkceCodeVerifier: az.verifier });
+    assert.equal(sso.claims().sid, first.claims.sid, 'the same session');
+
+    // the token taken out: the agent reports it and careid ends the session
+    token.remove();
+    t.diagnostic(`session ended ${await untilLoginRequired(rp, b, { acr_values: 'AAL3_ANY' }, agent)} ms after the token was deleted`);
+    const gone = await (await fetch(`${agent.url}/status`, { signal: AbortSignal.timeout(5000) })).json();
+    assert.equal(gone.card, 'removed');
+    assert.ok(agent.logs.some((l) => l.includes('"card_removed"') && l.includes(`"token":"${token.label}"`)), `the agent saw the token go: ${agent.logs.join('\n')}`);
+    assert.ok(agent.logs.some((l) => l.includes('"removal_delivered"') && l.includes('"status":200')), `the agent told careid: ${agent.logs.join('\n')}`);
+    const r = await agentPost(agent.url, { challenge: 'A'.repeat(43), origin: server.origin, issuer: server.issuer('int') }, { origin: server.origin });
+    assert.equal(r.status, 409, r.text);
+    assert.equal(r.json?.error, 'card_removed');
+
+    // a token with a new card in the same slot: the card is present again, and signs in
+    token.init();
+    const again = await issueOnToken(server, token);
+    const deadline = Date.now() + 5000;
+    let st;
+    while ((st = await (await fetch(`${agent.url}/status`, { signal: AbortSignal.timeout(5000) })).json()).serial !== again.serial) {
+      if (Date.now() > deadline) assert.fail(`the new token's card within 5 s: ${JSON.stringify(st)}\n${agent.logs.join('\n')}`);
+      await sleep(100);
+    }
+    const second = await cardFlow(rp, new Browser(server.url), agent, { acr_values: 'AAL3_ANY' });
+    assert.equal(second.claims.sub, UID);
+    assert.equal(second.claims.acr, 'AAL3_ANY');
+  });
+  const ended = auditSince(server, mark).filter((r) => r.action === 'session.ended');
+  assert.equal(ended.length, 1, JSON.stringify(ended));
+  assert.deepEqual(ended[0].detail, { env: 'int', reason: 'card_removed', sessions: 1 });
+});
+
+h.test('a card on a PKCS#11 token: a wrong PIN issues nothing and starts no agent; an unknown token is named', async (t, server) => {
+  const token = await softhsmToken(server.dir, { label: 'pin-check-card' });
+  token.init();
+  const wrong = join(server.dir, 'wrong.pin');
+  await writeFile(wrong, '000000\n');
+  const before = (await server.cli('card list', ['--env', 'int', '--uid', UID])).json.length;
+  let r = await server.cli('card issue', ['--env', 'int', '--uid', UID, '--pkcs11-module', token.module,
+    '--token-label', token.label, '--pin-file', wrong], { env: token.env });
+  assert.equal(r.code, 1, describeCli(r));
+  assert.match(r.stderr, /careid: wrong PIN for token 'pin-check-card'/);
+  r = await server.cli('card issue', ['--env', 'int', '--uid', UID, '--pkcs11-module', token.module,
+    '--token-label', 'no-such-card', '--pin-file', token.pinFile], { env: token.env });
+  assert.equal(r.code, 1, describeCli(r));
+  assert.match(r.stderr, /careid: no token labelled 'no-such-card'/);
+  r = await server.cli('card issue', ['--env', 'int', '--uid', UID, '--pkcs11-module', token.module, '--out', join(server.dir, 'x.p12')]);
+  assert.equal(r.code, 2, describeCli(r));
+  assert.equal((await server.cli('card list', ['--env', 'int', '--uid', UID])).json.length, before, 'no card recorded');
+
+  await issueOnToken(server, token);
+  await assert.rejects(startAgent({ token: { ...token, pinFile: wrong } }), /exited early \(\{"code":1,[^]*careid: wrong PIN for token 'pin-check-card'/, 'a wrong PIN: the agent does not start');
+  await assert.rejects(startAgent({ token: { ...token, label: 'no-such-card' } }), /exited early \(\{"code":1,[^]*careid: no token labelled 'no-such-card'/, 'no such token: the agent does not start');
 });

@@ -1,10 +1,14 @@
 // The smartcard identity agent in end-to-end tests: start/stop a real `careid agent` process
-// holding a card file, and do over HTTP what web/static/signin.js does in a browser (ask the
-// agent to sign the sign-in page's challenge, fill the smartcard form's hidden fields).
+// holding a card file or a card on a SoftHSM token, and do over HTTP what web/static/signin.js
+// does in a browser (ask the agent to sign the sign-in page's challenge, fill the smartcard
+// form's hidden fields).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BIN, REPO } from './careid.mjs';
 
@@ -25,17 +29,56 @@ export function freePort() {
   });
 }
 
+/** SoftHSM v2's PKCS#11 module (Debian softhsm2, which scripts/install-deps installs). */
+export function softhsmModule() {
+  const known = ['/usr/lib/softhsm/libsofthsm2.so'];
+  try {
+    known.push(...execFileSync('dpkg', ['-L', 'libsofthsm2'], { encoding: 'utf8' }).split('\n').filter((l) => l.endsWith('/libsofthsm2.so')));
+  } catch { /* not a Debian package here: the usual path or nothing */ }
+  const found = known.find((p) => existsSync(p));
+  assert.ok(found, `SoftHSM's PKCS#11 module is not installed (${known.join(', ')}): run scripts/install-deps (Debian softhsm2)`);
+  return found;
+}
+
 /**
- * Start `careid agent --card FILE --listen 127.0.0.1:PORT` (port 0: the agent picks one).
+ * A SoftHSM token directory of its own under `dir` (SOFTHSM2_CONF names a configuration whose
+ * directories.tokendir is it), with a PIN file. Returns {module, label, pin, pinFile, env
+ * (for careid processes), init() (a new token of that label), remove() (`softhsm2-util
+ * --delete-token`: the card taken out)}; nothing is initialised until init().
+ */
+export async function softhsmToken(dir, { label = 'careid-e2e', pin = '246810', soPin = '13579135' } = {}) {
+  const tokens = join(dir, 'softhsm-tokens');
+  const conf = join(dir, 'softhsm2.conf');
+  const pinFile = join(dir, `${label}.pin`);
+  await mkdir(tokens, { recursive: true });
+  await writeFile(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  await writeFile(pinFile, `${pin}\n`, { mode: 0o600 });
+  const env = { SOFTHSM2_CONF: conf };
+  const util = (args) => execFileSync('softhsm2-util', args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+  return {
+    module: softhsmModule(),
+    label,
+    pin,
+    pinFile,
+    env,
+    init: () => util(['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', soPin]),
+    remove: () => util(['--delete-token', '--token', label]),
+  };
+}
+
+/**
+ * Start `careid agent --card FILE --listen 127.0.0.1:PORT` (port 0: the agent picks one), or
+ * with `token` (a softhsmToken()) `careid agent --pkcs11-module M --token-label L --pin-file F`.
  * Resolves once its first stdout line announced the URL: {url, port, child, logs (stderr
  * lines), stdoutLines, exited, stop()}. stop() sends SIGTERM and asserts exit status 0.
  */
-export async function startAgent({ card, port = 0, passphraseFile, allowOrigins = [], readyTimeoutMs = 10000 } = {}) {
-  assert.ok(card, 'startAgent: a card file is required');
-  const args = ['agent', '--card', card, '--listen', `127.0.0.1:${port}`];
+export async function startAgent({ card, token, port = 0, passphraseFile, allowOrigins = [], readyTimeoutMs = 10000 } = {}) {
+  assert.ok(card || token, 'startAgent: a card file or a token is required');
+  const args = ['agent', ...(card ? ['--card', card] : ['--pkcs11-module', token.module, '--token-label', token.label, '--pin-file', token.pinFile]),
+    '--listen', `127.0.0.1:${port}`];
   if (passphraseFile) args.push('--passphrase-file', passphraseFile);
   for (const o of allowOrigins) args.push('--allow-origin', o);
-  const child = spawn(BIN, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(BIN, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(token?.env || {}) } });
   const logs = [];
   const stdoutLines = [];
   const exited = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
@@ -67,6 +110,7 @@ export async function startAgent({ card, port = 0, passphraseFile, allowOrigins 
     url: m[1],
     port: Number(m[2]),
     card,
+    token,
     child,
     logs,
     stdoutLines,
