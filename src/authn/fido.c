@@ -7,15 +7,16 @@
 #include "authn/authn.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "crypto/hash.h"
 #include "crypto/random.h"
 
-int fido_save(char **id_out, store *s, const char *env, const char *uid, const char *name,
-              const struct webauthn_credential *c)
+int fido_save(char **id_out, unsigned *method_out, store *s, const char *env, const char *uid,
+              const char *name, const struct webauthn_credential *c, bool aal3)
 {
 	static const char sql[] =
 	    "INSERT INTO authenticators (env, id, uid, kind, method, name, credential_id, data, "
 	    "counter, created_at) VALUES ($1, $2, $3, 'webauthn', $4, $5, $6, $7, $8, $9)";
-	unsigned method = c->backup_eligible ? AUTHN_PASSKEY : AUTHN_FIDO2;
+	unsigned method = aal3 && !c->backup_eligible ? AUTHN_FIDO2 : AUTHN_PASSKEY;
 	json_t *data;
 	char id[32], *text;
 	int rc;
@@ -41,6 +42,8 @@ int fido_save(char **id_out, store *s, const char *env, const char *uid, const c
 		return careid_error_set(CAREID_EEXISTS, "this security key is already registered");
 	if (rc < 0)
 		return rc;
+	if (method_out)
+		*method_out = method;
 	*id_out = strdup(id);
 	return *id_out ? 0 : careid_error_set(CAREID_ENOMEM, "out of memory");
 }
@@ -172,6 +175,19 @@ static int webauthn_step(struct authn_result *out, const struct authn_input *in)
 	if (!out->uid) {
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 		goto out;
+	}
+	/* the user handle, when the authenticator returns it, names the credential's owner */
+	if (a.user_handle) {
+		char handle[64];
+
+		if (crypto_b64url_encode(handle, sizeof(handle), c.uid, strlen(c.uid)) ||
+		    strcmp(handle, a.user_handle) != 0) {
+			rc = refuse(out, CAREID_EDENIED,
+			            "Your security key named another account than the one it is "
+			            "registered to.",
+			            "user_handle_mismatch");
+			goto out;
+		}
 	}
 	rc = webauthn_assertion_verify(&count, &uv, &a, &e, c.public_key, c.alg, c.counter);
 	if (rc == CAREID_EDENIED || rc == CAREID_EINVALID) {

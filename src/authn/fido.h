@@ -16,10 +16,13 @@
 #include "store/store.h"
 
 /* Saves a verified registration as the user's authenticator called `name`;
- * `*id_out` (malloc'd) names the row. CAREID_EEXISTS when the credential is
- * registered already (to anyone). */
-int fido_save(char **id_out, store *s, const char *env, const char *uid, const char *name,
-              const struct webauthn_credential *c);
+ * `*id_out` (malloc'd) names the row. It proves AUTHN_FIDO2 (AAL3) only when
+ * `aal3` — the caller decided the registration was made with AAL3 assurance —
+ * and the credential is not a synced passkey; else AUTHN_PASSKEY (AAL2).
+ * `*method_out` (may be NULL) gets which. CAREID_EEXISTS when the credential
+ * is registered already (to anyone). */
+int fido_save(char **id_out, unsigned *method_out, store *s, const char *env, const char *uid,
+              const char *name, const struct webauthn_credential *c, bool aal3);
 
 /* The credential ids (base64url strings) the user has registered, as a new
  * JSON array: webauthn_creation_options()' `exclude`. */

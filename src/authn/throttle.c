@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "core/buf.h"
 #include "core/error.h"
 #include "crypto/hash.h"
@@ -31,9 +34,29 @@ struct throttle_keys {
 	bool used[THROTTLE_KINDS];
 };
 
-static int throttle_keys_make(struct throttle_keys *k, const uint8_t hash_key[32], const char *env,
-                              const char *user, const char *addr)
+/* The address as counted: an IPv6 client by its /64 (one subscriber gets a
+ * whole /64, so a /128 key would give an attacker 2^64 fresh addresses), an
+ * IPv4-mapped one as IPv4; anything else as given. */
+static const char *throttle_addr(char out[INET6_ADDRSTRLEN + 4], const char *addr)
 {
+	struct in6_addr a6;
+
+	if (!addr || !strchr(addr, ':') || inet_pton(AF_INET6, addr, &a6) != 1)
+		return addr;
+	if (IN6_IS_ADDR_V4MAPPED(&a6))
+		return inet_ntop(AF_INET, &a6.s6_addr[12], out, INET6_ADDRSTRLEN) ? out : addr;
+	memset(&a6.s6_addr[8], 0, 8);
+	if (!inet_ntop(AF_INET6, &a6, out, INET6_ADDRSTRLEN))
+		return addr;
+	memcpy(out + strlen(out), "/64", 4);
+	return out;
+}
+
+static int throttle_keys_make(struct throttle_keys *k, const uint8_t hash_key[32], const char *env,
+                              const char *user, const char *given_addr)
+{
+	char addr_buf[INET6_ADDRSTRLEN + 4];
+	const char *addr = throttle_addr(addr_buf, given_addr);
 	size_t env_len = env ? strlen(env) : 0, addr_len = addr ? strlen(addr) : 0;
 	char lower[THROTTLE_USER_MAX + 1];
 	struct buf b;

@@ -111,7 +111,8 @@ static int seed_security_key(store *s, const char *env, const char *rp_id, const
 	snprintf(c.aaguid, sizeof(c.aaguid), "00000000-0000-0000-0000-000000000000");
 	snprintf(c.fmt, sizeof(c.fmt), "none");
 	c.user_verified = true;
-	rc = fido_save(&auth_id, s, env, DEMO_KEY_UID, "Demo security key", &c);
+	/* issued with the demo data, like a card from the registration authority */
+	rc = fido_save(&auth_id, NULL, s, env, DEMO_KEY_UID, "Demo security key", &c, true);
 	if (rc)
 		goto out;
 	file = json_pack("{s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s}", "credentialId", cdp_id, "rpId",

@@ -31,10 +31,11 @@ int directory_authenticators(json_t **out, store *s, const char *env, const char
 	while (!rc && (rc = store_next(st)) == 1) {
 		const char *kind = store_text(st, 1);
 		json_t *a = json_pack(
-		    "{s:s, s:s, s:s, s:s, s:I, s:o, s:o}", "id", store_text(st, 0), "kind", kind,
-		    "method", authn_method_amr((enum authn_method)store_int(st, 2)), "name",
-		    store_text(st, 3), "created_at", (json_int_t)store_int(st, 4), "last_used_at",
-		    nullable_int(st, 5), "revoked_at", nullable_int(st, 6));
+		    "{s:s, s:s, s:s, s:i, s:s, s:I, s:o, s:o}", "id", store_text(st, 0), "kind",
+		    kind, "method", authn_method_amr((enum authn_method)store_int(st, 2)), "level",
+		    authn_method_aal((unsigned)store_int(st, 2)), "name", store_text(st, 3),
+		    "created_at", (json_int_t)store_int(st, 4), "last_used_at", nullable_int(st, 5),
+		    "revoked_at", nullable_int(st, 6));
 
 		rc = 0;
 		if (a && strcmp(kind, "smartcard") == 0 && !store_null(st, 7))

@@ -235,7 +235,7 @@ int directory_seed_demo(store *s, json_t **report_out);
  * WebAuthn credentials, smartcards). Revoked ones stay in the store, marked.
  *
  * directory_authenticators: a new JSON array of {"id", "kind", "method"
- * (its "amr" value), "name", "created_at", "last_used_at" (or null),
+ * (its "amr" value), "level" (1..3), "name", "created_at", "last_used_at" (or null),
  * "revoked_at" (or null), and for smartcards "serial"} ordered by creation;
  * revoked ones only with `include_revoked`.
  */

@@ -4,9 +4,17 @@
  * (security key, Windows Hello, passkey). Smartcards come from the
  * environment's certificate authority (careid card issue).
  *
- * Adding needs a session at AAL2 or more, except in an environment that
- * accepts passwords alone (mock), where a first sign-in with a password may
- * set up the first stronger authenticator.
+ * Assurance is never gained from a weaker session than it grants:
+ *   - adding needs a session at AAL2 or more, except in an environment that
+ *     accepts passwords alone (mock), where a password session may set up a
+ *     user's first authenticator (the user has none yet);
+ *   - a security key counts as AAL3 only when it was registered from a
+ *     session that proved an AAL3 method in the last RECENT_AAL3 seconds (or
+ *     is that first authenticator in mock); otherwise it is kept as AAL2, so a
+ *     phished AAL2 session cannot mint AAL3 credentials;
+ *   - removing an authenticator needs a session at its level or above;
+ *     smartcards are revoked by the registration authority (careid card
+ *     revoke), not here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +32,7 @@
 #include "oidc/oidc_int.h"
 
 #define NAME_MAX_LEN 100
+#define RECENT_AAL3  600 /* seconds an AAL3 sign-in lets its session register AAL3 keys */
 
 struct account {
 	struct oidc_req *r;
@@ -31,6 +40,7 @@ struct account {
 	struct dir_user *u;
 	const char *csrf;
 	bool may_add;
+	bool first; /* mock: the user has no authenticator yet (a password bootstraps one) */
 };
 
 static const char *account_path(struct account *ac)
@@ -207,6 +217,66 @@ out:
 	return rc;
 }
 
+/* The session proved an AAL3 method recently enough to vouch for a new one. */
+static bool aal3_session(const struct account *ac)
+{
+	return (ac->s.methods & AUTHN_AAL3_METHODS) && clock_now() - ac->s.auth_time <= RECENT_AAL3;
+}
+
+/* The authenticator `id` of this user from the list (borrowed), or NULL. */
+static json_t *find_authenticator(json_t *list, const char *id)
+{
+	size_t i;
+	json_t *a;
+
+	json_array_foreach(list, i, a)
+	{
+		if (strcmp(json_string_value(json_object_get(a, "id")), id) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+/* Removal: only from a session at the authenticator's level, never a card. */
+static int remove_authenticator(struct account *ac, const char *id)
+{
+	json_t *list = NULL, *a;
+	const char *kind;
+	int level, rc;
+
+	rc = directory_authenticators(&list, ac->r->p->store, ac->r->env->name, ac->s.uid, false);
+	if (rc)
+		return rc;
+	a = find_authenticator(list, id);
+	kind = a ? json_string_value(json_object_get(a, "kind")) : NULL;
+	level = a ? (int)json_integer_value(json_object_get(a, "level")) : 0;
+	if (!a)
+		rc = render(ac, 404, "There is no such authenticator.", "authenticators", NULL);
+	else if (strcmp(kind, "smartcard") == 0)
+		rc = render(ac, 403,
+		            "Smartcards are revoked by your registration authority. Ask them to "
+		            "revoke a lost or broken card.",
+		            "authenticators", NULL);
+	else if (ac->s.aal < level)
+		rc = render(ac, 403,
+		            level == 3
+		                ? "To remove a very high (AAL3) assurance authenticator, sign "
+		                  "in with one first."
+		                : "To remove this authenticator, sign in with an "
+		                  "authenticator app, a security key or your smartcard first.",
+		            "authenticators", NULL);
+	else {
+		rc = directory_authenticator_revoke(NULL, ac->r->p->store, ac->r->env->name,
+		                                    ac->s.uid, id);
+		if (!rc)
+			rc = audit(ac, "authenticator.removed", id, kind);
+		if (!rc)
+			rc = render(ac, 200, NULL, NULL, "The authenticator was removed.");
+	}
+	json_decref(list);
+	return rc;
+}
+
 static int webauthn_add(struct account *ac, const struct form *f)
 {
 	struct oidc_req *r = ac->r;
@@ -214,6 +284,7 @@ static int webauthn_add(struct account *ac, const struct form *f)
 	struct webauthn_credential c = {0};
 	struct webauthn_expect e = {r->p->rp_id, r->p->origin, challenge, true};
 	char *uid = NULL, *id = NULL, *msg = NULL;
+	unsigned method = 0;
 	int rc;
 
 	if (!name || !*name)
@@ -242,7 +313,8 @@ static int webauthn_add(struct account *ac, const struct form *f)
 		goto out;
 	}
 	if (!rc)
-		rc = fido_save(&id, r->p->store, r->env->name, ac->s.uid, name, &c);
+		rc = fido_save(&id, &method, r->p->store, r->env->name, ac->s.uid, name, &c,
+		               aal3_session(ac) || ac->first);
 	if (rc == CAREID_EEXISTS) {
 		rc = render(ac, 200, "This security key is already registered.", "add-key", NULL);
 		goto out;
@@ -254,8 +326,13 @@ static int webauthn_add(struct account *ac, const struct form *f)
 		            c.backup_eligible
 		                ? "Your passkey is registered. It is synced between devices, so it "
 		                  "gives high (AAL2) assurance."
-		                : "Your security key is registered. It gives very high (AAL3) "
-		                  "assurance.");
+		            : method == AUTHN_FIDO2
+		                ? "Your security key is registered. It gives very high (AAL3) "
+		                  "assurance."
+		                : "Your security key is registered for high (AAL2) assurance. To "
+		                  "register one for very high (AAL3) assurance, sign in with your "
+		                  "smartcard or another AAL3 security key first, then register it "
+		                  "within 10 minutes.");
 out:
 	free(uid);
 	free(id);
@@ -276,16 +353,8 @@ static int post(struct account *ac)
 	if (!csrf_ok(ac->r, ac->s.id_hash, form_get(f, "csrf")))
 		return oidc_error_page(ac->r, 403, "The request is not valid",
 		                       "The form was not sent from this browser's page.");
-	if (strcmp(action, "remove") == 0 && id) {
-		rc = directory_authenticator_revoke(NULL, ac->r->p->store, ac->r->env->name,
-		                                    ac->s.uid, id);
-		if (rc == CAREID_ENOTFOUND)
-			return render(ac, 404, "There is no such authenticator.", "authenticators",
-			              NULL);
-		if (!rc)
-			rc = audit(ac, "authenticator.removed", id, NULL);
-		return rc ? rc : render(ac, 200, NULL, NULL, "The authenticator was removed.");
-	}
+	if (strcmp(action, "remove") == 0 && id)
+		return remove_authenticator(ac, id);
 	if (strcmp(action, "rename") == 0 && id) {
 		rc =
 		    directory_authenticator_rename(ac->r->p->store, ac->r->env->name, ac->s.uid, id,
@@ -340,7 +409,18 @@ int account_handle(struct oidc_req *r)
 	if (rc)
 		return rc;
 	ac.csrf = csrf_token(r, ac.s.id_hash);
-	ac.may_add = ac.s.aal >= 2 || (r->env->offered & AUTHN_PWD);
+	if (r->env->offered & AUTHN_PWD) {
+		int count = 0;
+
+		rc = directory_authenticator_count(&count, r->p->store, r->env->name, ac.s.uid,
+		                                   NULL);
+		if (rc) {
+			dir_user_free(ac.u);
+			return rc;
+		}
+		ac.first = count == 0;
+	}
+	ac.may_add = ac.s.aal >= 2 || ac.first;
 	if (!ac.csrf)
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 	else

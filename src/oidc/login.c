@@ -42,6 +42,32 @@ static void wipe_free(char *secret)
 	free(secret);
 }
 
+/* The secret of a first authenticator app being set up in this transaction,
+ * sealed with the environment and the user whose password was given: it is
+ * worth nothing to anyone else (malloc'd, wipe_free() it). */
+static int pending_secret(char **out, struct oidc_req *r, const struct tx *t)
+{
+	const char *sealed = pget(t->params, "totp_pending");
+	char *plain = NULL, *prefix;
+	int rc;
+
+	*out = NULL;
+	if (!sealed || !t->uid)
+		return careid_error_set(CAREID_ENOTFOUND, "no authenticator app is being set up");
+	rc = crypto_open(&plain, r->p->secrets.seal_key, sealed);
+	if (rc)
+		return rc;
+	prefix = arena_printf(r->a, "%s\n%s\n", r->env->name, t->uid);
+	if (prefix && strncmp(plain, prefix, strlen(prefix)) == 0)
+		*out = strdup(plain + strlen(prefix));
+	rc = *out     ? 0
+	     : prefix ? careid_error_set(CAREID_ENOTFOUND, "no authenticator app is being set up")
+	              : CAREID_ENOMEM;
+	explicit_bzero(plain, strlen(plain));
+	free(plain);
+	return rc;
+}
+
 static int expired_page(struct oidc_req *r)
 {
 	return oidc_error_page(r, 400, "This sign-in has expired",
@@ -197,10 +223,8 @@ static int render_code(struct oidc_req *r, struct tx *t, const char *error, bool
 	if (enrol) {
 		char *secret = NULL, *uri = NULL, *svg = NULL;
 		const char *data = NULL;
-		const char *sealed = pget(t->params, "totp_pending");
 
-		rc = sealed ? crypto_open(&secret, r->p->secrets.seal_key, sealed)
-		            : careid_error_set(CAREID_ENOTFOUND, "no enrolment in progress");
+		rc = pending_secret(&secret, r, t);
 		if (!rc)
 			rc = totp_uri(&uri, arena_printf(r->a, "careid %s", r->env->name), t->uid,
 			              secret);
@@ -247,12 +271,18 @@ enum outcome {
 	/* not even tried: recorded only, so hammering a blocked account does not
 	 * keep it blocked */
 	ATTEMPT_THROTTLED,
+	ATTEMPT_PARTIAL, /* a first step passed (a password before a code): recorded only */
 };
 
 /* Records an attempt in the audit trail, and its outcome with the throttle. */
 static int record_attempt(struct oidc_req *r, const struct tx *t, const char *method,
                           const char *user, const struct authn_result *res, enum outcome o)
 {
+	static const char *const actions[] = {
+	    [ATTEMPT_FAILED] = "signin.failed",   [ATTEMPT_OK] = "signin.succeeded",
+	    [ATTEMPT_REFUSED] = "signin.refused", [ATTEMPT_THROTTLED] = "signin.throttled",
+	    [ATTEMPT_PARTIAL] = "signin.partial",
+	};
 	bool ok = o == ATTEMPT_OK;
 	store *st = r->p->store;
 	json_t *detail;
@@ -273,11 +303,7 @@ static int record_attempt(struct oidc_req *r, const struct tx *t, const char *me
 		rc = throttle_failure(st, r->p->secrets.hash_key, r->env->name, user,
 		                      r->req->remote_addr, clock_now());
 	if (!rc)
-		rc = audit_record(st, res->uid ? res->uid : "anonymous",
-		                  ok                       ? "signin.succeeded"
-		                  : o == ATTEMPT_REFUSED   ? "signin.refused"
-		                  : o == ATTEMPT_THROTTLED ? "signin.throttled"
-		                                           : "signin.failed",
+		rc = audit_record(st, res->uid ? res->uid : "anonymous", actions[o],
 		                  res->uid || user
 		                      ? arena_printf(r->a, "user:%s", res->uid ? res->uid : user)
 		                      : arena_printf(r->a, "address:%s", r->req->remote_addr),
@@ -285,13 +311,16 @@ static int record_attempt(struct oidc_req *r, const struct tx *t, const char *me
 	rc = rc ? (store_rollback(st), rc) : store_commit(st);
 out:
 	json_decref(detail);
-	log_pack(LOG_INFO, ok ? "signin_succeeded" : "signin_failed", "{s:s, s:s, s:s, s:s?}",
-	         "request_id", r->req->request_id, "env", r->env->name, "method", method, "reason",
+	log_pack(LOG_INFO, "signin", "{s:s, s:s, s:s, s:s, s:s?}", "request_id", r->req->request_id,
+	         "env", r->env->name, "method", method, "outcome", actions[o], "reason",
 	         ok ? NULL : res->reason);
-	metrics_signin(r->p->metrics, ok                                                 ? "success"
-	                              : res->reason && !strcmp(res->reason, "throttled") ? "locked"
-	                              : res->uid ? "bad_credentials"
-	                                         : "unknown_user");
+	/* one label for every refused attempt: /metrics is public, and must not
+	 * tell existing usernames from unknown ones (the audit trail does) */
+	if (o != ATTEMPT_PARTIAL)
+		metrics_signin(r->p->metrics, ok ? "success"
+		                              : res->reason && !strcmp(res->reason, "throttled")
+		                                  ? "locked"
+		                                  : "bad_credentials");
 	return rc;
 }
 
@@ -338,19 +367,22 @@ static int refuse(struct authn_result *res, const char *message, const char *rea
 /* The code that confirms a first authenticator app, which is then saved. */
 static int totp_enrol_step(struct authn_result *res, struct oidc_req *r, struct tx *t)
 {
-	const char *sealed = pget(t->params, "totp_pending");
 	const char *code = form_get(&r->req->form, "code");
 	char *secret = NULL;
 	int64_t step;
-	int rc;
+	int count = 0, rc;
 
 	res->uid = strdup(t->uid);
 	if (!res->uid)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
-	if (!sealed)
+	/* a first app only: a user with one signs in with it */
+	rc = directory_authenticator_count(&count, r->p->store, r->env->name, t->uid, "totp");
+	if (rc)
+		return rc;
+	rc = count ? CAREID_ENOTFOUND : pending_secret(&secret, r, t);
+	if (rc == CAREID_ENOTFOUND)
 		return refuse(res, "Start again: no authenticator app is being set up.",
 		              "no_enrolment");
-	rc = crypto_open(&secret, r->p->secrets.seal_key, sealed);
 	if (rc)
 		return rc;
 	rc = totp_check(&step, secret, code ? code : "", clock_now());
@@ -386,13 +418,20 @@ static int next_step(struct oidc_req *r, struct tx *t, struct authn_result *res,
 		has = count > 0;
 		if (rc)
 			return rc;
+		json_object_del(t->params, "totp_pending");
 		if (!has && (r->env->offered & AUTHN_PWD)) {
-			char *secret = NULL, *sealed = NULL;
+			char *secret = NULL, *sealed = NULL, *plain = NULL;
 
 			rc = totp_secret_new(&secret);
+			if (!rc &&
+			    asprintf(&plain, "%s\n%s\n%s", r->env->name, res->uid, secret) < 0) {
+				plain = NULL;
+				rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+			}
 			if (!rc)
-				rc = crypto_seal(&sealed, r->p->secrets.seal_key, secret);
+				rc = crypto_seal(&sealed, r->p->secrets.seal_key, plain);
 			wipe_free(secret);
+			wipe_free(plain);
 			if (!rc &&
 			    json_object_set_new(t->params, "totp_pending", json_string(sealed)))
 				rc = CAREID_ENOMEM;
@@ -401,6 +440,9 @@ static int next_step(struct oidc_req *r, struct tx *t, struct authn_result *res,
 		if (has || (!rc && (r->env->offered & AUTHN_PWD))) {
 			if (!rc)
 				rc = tx_set_user(r, t, res->uid);
+			/* the password was right: recorded, though nobody is signed in yet */
+			if (!rc)
+				rc = record_attempt(r, t, method, user, res, ATTEMPT_PARTIAL);
 			return rc ? rc : render_code(r, t, NULL, !has);
 		}
 		refuse(
@@ -409,10 +451,12 @@ static int next_step(struct oidc_req *r, struct tx *t, struct authn_result *res,
 		    "your administrator to set one up.",
 		    "no_authenticator_app");
 	} else if (res->method == AUTHN_PASSKEY) {
-		refuse(res,
-		       "Your passkey is synced between devices, so it gives high (AAL2) assurance "
-		       "only. This service needs a security key, Windows Hello or your smartcard.",
-		       "passkey_not_aal3");
+		refuse(
+		    res,
+		    "This security key or passkey is registered for high (AAL2) assurance only. "
+		    "This service needs a security key registered at AAL3, Windows Hello or your "
+		    "smartcard.",
+		    "passkey_not_aal3");
 	} else {
 		refuse(
 		    res,
@@ -428,6 +472,12 @@ static int next_step(struct oidc_req *r, struct tx *t, struct authn_result *res,
 	                          &(struct page){.username = form_get(&r->req->form, "username"),
 	                                         .error = res->message,
 	                                         .method = method});
+}
+
+/* The code page to show again: the set-up of a first app while one is pending. */
+static bool enrolling(const struct tx *t, const char *method)
+{
+	return strcmp(method, "totp_enrol") == 0 && pget(t->params, "totp_pending");
 }
 
 static int signin_post(struct oidc_req *r)
@@ -468,9 +518,9 @@ static int signin_post(struct oidc_req *r)
 		pg.method = method;
 		return render_signin(r, &t, &pg);
 	}
-	user = t.uid                             ? t.uid
-	       : strcmp(method, "password") == 0 ? throttle_user(r, pg.username)
-	                                         : NULL;
+	/* a password is counted against the user it names, whoever this
+	 * transaction's first step proved */
+	user = strcmp(method, "password") == 0 ? throttle_user(r, pg.username) : t.uid;
 	rc = throttle_check(&retry, r->p->store, r->p->secrets.hash_key, r->env->name, user,
 	                    r->req->remote_addr, clock_now());
 	if (rc == CAREID_EBUSY) {
@@ -486,7 +536,7 @@ static int signin_post(struct oidc_req *r)
 		                        "seconds, then try again.",
 		                        (long long)retry);
 		return t.uid && strcmp(method, "password") != 0
-		           ? render_code(r, &t, pg.error, strcmp(method, "totp_enrol") == 0)
+		           ? render_code(r, &t, pg.error, enrolling(&t, method))
 		           : render_signin(r, &t, &pg);
 	}
 	if (rc)
@@ -535,7 +585,7 @@ static int signin_post(struct oidc_req *r)
 
 		rc = rec ? rec
 		     : t.uid && strcmp(method, "password") != 0
-		         ? render_code(r, &t, res.message, strcmp(method, "totp_enrol") == 0)
+		         ? render_code(r, &t, res.message, enrolling(&t, method))
 		         : render_signin(r, &t,
 		                         &(struct page){.username = pg.username,
 		                                        .error = res.message,

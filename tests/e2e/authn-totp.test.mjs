@@ -200,7 +200,7 @@ h.test('user authenticators CLI: list, revoke, reset; a revoked app no longer si
   let r = await server.cli(`user authenticators ${uid}`, ['--env', 'mock']);
   assert.equal(r.code, 0, describeCli(r));
   assert.equal(r.json.length, 2);
-  assert.deepEqual(Object.keys(r.json[0]).sort(), ['created_at', 'id', 'kind', 'last_used_at', 'method', 'name', 'revoked_at']);
+  assert.deepEqual(Object.keys(r.json[0]).sort(), ['created_at', 'id', 'kind', 'last_used_at', 'level', 'method', 'name', 'revoked_at']);
   r = await server.cli(`user authenticators ${uid}`, ['--env', 'mock', '--revoke', r.json[0].id]);
   assert.equal(r.code, 0, describeCli(r));
   assert.equal(r.json.revoked, 1);
@@ -218,4 +218,65 @@ h.test('user authenticators CLI: list, revoke, reset; a revoked app no longer si
   assert.equal(r.code, 2, describeCli(r));
   r = await server.cli(`user authenticators 999999999999`, ['--env', 'mock']);
   assert.equal(r.code, 1, describeCli(r));
+});
+
+h.test('security: password guesses at another user inside a transaction are throttled as that user', async (t, server) => {
+  const attacker = '910000000001';
+  const victim = '910000000002';
+  const rp = await makeRp(server);
+  const b = new Browser(server.url);
+  // the attacker's own password proves the first step (a code page for the attacker) ...
+  const { page } = await toCodePage(rp, b, { uid: attacker, params: { acr_values: 'AAL2_TOTP' } });
+  const db = join(server.dir, 'careid.db');
+  const recorded = (uid) => Number(execFileSync('sqlite3', [db, `SELECT COUNT(*) FROM audit_events WHERE action IN ('signin.failed', 'signin.throttled') AND subject = 'user:${uid}'`], { encoding: 'utf8' }).trim());
+  const victimBefore = recorded(victim), attackerBefore = recorded(attacker);
+  const seen = [];
+  // ... then password guesses at the victim are posted to the same transaction
+  for (let i = 0; i < 5; i++) {
+    const res = await b.post(page.form.action, { tx: page.form.hidden.tx, csrf: page.form.hidden.csrf, method: 'password', username: victim, password: `guess-${i}` });
+    seen.push(res.status);
+  }
+  // (the address's own counter may already be high from the file's other tests: a 429 comes
+  // by the fifth guess at the latest)
+  assert.equal(seen[seen.length - 1], 429, `the guesses are throttled: ${seen}`);
+  assert.equal(recorded(victim) - victimBefore, 5, 'every guess is recorded against the victim');
+  assert.equal(recorded(attacker) - attackerBefore, 0, 'none against the attacker');
+});
+
+h.test('security: an app being set up belongs to the user whose password started it', async (t, server) => {
+  const a = '910000000001'; // no app: the set-up page
+  const b2 = '656005750111'; // the demo user with an app
+  const rp = await makeRp(server);
+  const b = new Browser(server.url);
+  const { page } = await toCodePage(rp, b, { uid: a, params: { acr_values: 'AAL2_TOTP' } });
+  const html = page.body.replace(/&#x2F;/g, '/').replace(/&#x3D;/g, '=');
+  const secretA = /<code id="totp-secret">([A-Z2-7]+)<\/code>/.exec(html)[1];
+  // the same transaction now gets B's password (B has an app: the code page) ...
+  let res = await b.post(page.form.action, { tx: page.form.hidden.tx, csrf: page.form.hidden.csrf, method: 'password', username: b2, password: DEMO_PASSWORD });
+  assert.ok(res.form.inputs.some((i) => i.name === 'code'), describeRes(res));
+  // ... and the set-up step with a code of A's secret must not give B a second app
+  res = await b.post(page.form.action, { tx: page.form.hidden.tx, csrf: page.form.hidden.csrf, method: 'totp_enrol', code: totpAt(secretA) });
+  assert.equal(res.status, 200, describeRes(res));
+  assert.match(textOf(res.body), /no authenticator app is being set up/i);
+  const list = await server.cli(`user authenticators ${b2}`, ['--env', 'mock']);
+  assert.equal(list.json.length, 1, `B still has one app: ${JSON.stringify(list.json)}`);
+});
+
+h.test('security: a right password before the code is audited; /metrics does not tell unknown usernames apart', async (t, server) => {
+  const rp = await makeRp(server);
+  const before = await (await fetch(`${server.url}/metrics`)).text();
+  const db = join(server.dir, 'careid.db');
+  const partials = () => Number(execFileSync('sqlite3', [db, `SELECT COUNT(*) FROM audit_events WHERE action = 'signin.partial' AND subject = 'user:${DEMO_TOTP.uid}'`], { encoding: 'utf8' }).trim());
+  const was = partials();
+  await toCodePage(rp, new Browser(server.url), { uid: DEMO_TOTP.uid, params: { acr_values: 'AAL2_TOTP' } });
+  assert.equal(partials(), was + 1, 'the password step is in the audit trail');
+  for (const username of ['910000000003', 'nobody.at.all@nhs.net']) {
+    const b = new Browser(server.url);
+    const stop = await b.signIn((await rp.authorizationUrl({ scope: 'openid' })).url, { stopAt: 'login' });
+    await b.submit(stop.page.form, { username, password: 'wrong-password' });
+  }
+  const after = await (await fetch(`${server.url}/metrics`)).text();
+  const count = (text, result) => Number(new RegExp(`careid_signins_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  assert.equal(count(after, 'bad_credentials') - count(before, 'bad_credentials'), 2, 'both failures under one label');
+  assert.equal(count(after, 'unknown_user') - count(before, 'unknown_user'), 0);
 });

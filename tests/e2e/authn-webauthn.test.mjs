@@ -10,6 +10,8 @@
 import assert from 'node:assert/strict';
 import { before, after } from 'node:test';
 import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setupServer, DEMO_PASSWORD, USERS, describeCli } from './lib/careid.mjs';
 import { Browser, describeRes, describePages, textOf } from './lib/browser.mjs';
 import { makeRp } from './lib/rp.mjs';
@@ -23,7 +25,7 @@ const h = setupServer({ extraArgs: ['--public-url', 'http://localhost:0'] });
 
 const REGISTERED_AAL3 = 'Your security key is registered. It gives very high (AAL3) assurance.';
 const REGISTERED_PASSKEY = 'Your passkey is registered. It is synced between devices, so it gives high (AAL2) assurance.';
-const PASSKEY_NOT_AAL3 = 'Your passkey is synced between devices, so it gives high (AAL2) assurance only. This service needs a security key, Windows Hello or your smartcard.';
+const PASSKEY_NOT_AAL3 = 'This security key or passkey is registered for high (AAL2) assurance only. This service needs a security key registered at AAL3, Windows Hello or your smartcard.';
 const NOT_REGISTERED = 'This security key is not registered to any account here. Register it first, or sign in another way.';
 const ALREADY_USED = 'This sign-in attempt was already used: its challenge is valid once. Try again.';
 const refusedBecause = (reason) => `Your security key could not sign you in: ${reason}.`;
@@ -125,10 +127,20 @@ async function listAuthenticators(server, uid, env = 'mock') {
 
 const webauthnRows = async (server, uid, env) => (await listAuthenticators(server, uid, env)).filter((a) => a.kind === 'webauthn');
 
+/** A new mock user with the demo password and no authenticator (mock lets a password session
+ * register a user's first one). */
+async function freshUser(server, uid) {
+  const r = await server.cli('user add', ['--env', 'mock', '--uid', uid, '--given-name', 'Sam', '--family-name', `Tester ${uid.slice(-2)}`], { input: `${DEMO_PASSWORD}\n` });
+  assert.equal(r.code, 0, describeCli(r));
+  return uid;
+}
+
+const REGISTERED_AAL2_KEY = 'Your security key is registered for high (AAL2) assurance. To register one for very high (AAL3) assurance, sign in with your smartcard or another AAL3 security key first, then register it within 10 minutes.';
+
 // --- HTTP-level tests (software authenticator) -------------------------------------------------
 
-h.test('webauthn: a security key registered on /realms/mock/account signs in at AAL3_FIDO2 and AAL3_ANY', async (t, server) => {
-  const uid = USERS.single;
+h.test('webauthn: a first security key registered on /realms/mock/account signs in at AAL3_FIDO2 and AAL3_ANY', async (t, server) => {
+  const uid = await freshUser(server, '912000000001');
   const b = await passwordSession(server, uid);
   const key = new SoftAuthenticator({ alg: ES256, fmt: 'packed' }); // self attestation
   const { res, options } = await registerKey(server, b, key, { name: 'Blue key' });
@@ -158,17 +170,19 @@ h.test('webauthn: a security key registered on /realms/mock/account signs in at 
   assert.equal(typeof row.last_used_at, 'number', `the key's use is recorded: ${JSON.stringify(row)}`);
 });
 
-h.test('webauthn in int: password and app (AAL2) register a key on /realms/int/account; the default AAL3_ANY sign-in uses it', async (t, server) => {
-  const uid = '656005750107';
+h.test('webauthn in int: an AAL2 session registers keys as AAL2 only; after an AAL3 sign-in a new key is AAL3 and the default AAL3_ANY sign-in uses it', async (t, server) => {
+  const uid = '656005750107'; // has the demo security key (AAL3) in int
   const r = await server.cli(`user authenticators ${uid}`, ['--env', 'int', '--add-totp', '--name', 'Phone']);
   assert.equal(r.code, 0, describeCli(r));
   const secret = r.json.secret;
   const rp = await makeRp(server, undefined, { env: 'int' });
   const b = new Browser(server.url);
+  const demoRows = await webauthnRows(server, uid, 'int');
+  assert.deepEqual(demoRows.map((a) => [a.name, a.method]), [['Demo security key', 'FIDO2']]);
 
   // int accepts no password alone: after the password there is a code page and no session,
   // so the account page (of a password alone) is out of reach, and adding is refused
-  const authz = await rp.authorizationUrl({ scope: 'openid', acr_values: 'AAL2_TOTP' });
+  let authz = await rp.authorizationUrl({ scope: 'openid', acr_values: 'AAL2_TOTP' });
   const s = await b.signIn(authz.url, { username: uid, password: DEMO_PASSWORD });
   const code = s.page.form;
   assert.ok(code?.inputs.some((i) => i.name === 'code'), `a code page after the password: ${describeRes(s.page)}`);
@@ -178,24 +192,44 @@ h.test('webauthn in int: password and app (AAL2) register a key on /realms/int/a
   assert.equal(formById(page, 'add-key-form'), undefined, 'no way to add a key without a session');
   const forged = await b.post(`${server.issuer('int')}/account`, { action: 'webauthn_add', csrf: 'x', challenge: 'x', credential: '{}' });
   assert.match(textOf(forged.body), /You are not signed in/, describeRes(forged));
-  assert.deepEqual(await webauthnRows(server, uid, 'int'), [], 'nothing was added');
+  assert.equal((await webauthnRows(server, uid, 'int')).length, 1, 'nothing was added');
 
-  // the code: an AAL2 session, which may add a key
-  const res = await b.submit(code, { code: totpAt(secret) });
+  // the code: an AAL2 session may add a key, but only as AAL2 (a phished AAL2 session must not
+  // mint AAL3 credentials)
+  let res = await b.submit(code, { code: totpAt(secret) });
   assert.ok(res.location?.startsWith(rp.client.redirectUri), `the code signs in: ${describeRes(res)}`);
   const aal2 = (await rp.exchange(res.location, { expectedState: authz.state, expectedNonce: authz.nonce, pkceCodeVerifier: authz.verifier })).claims();
   assert.equal(aal2.acr, 'AAL2_TOTP');
   assert.equal(aal2.authentication_assurance_level, '2');
+  const weak = new SoftAuthenticator({ alg: ES256, fmt: 'none' });
+  let reg = await registerKey(server, b, weak, { env: 'int', name: 'Phished?' });
+  assert.equal(byId(reg.res.body, 'notice'), REGISTERED_AAL2_KEY, describeRes(reg.res));
+  assert.deepEqual((await webauthnRows(server, uid, 'int')).map((a) => a.method).sort(), ['FIDO2', 'PASSKEY']);
+  const b1 = new Browser(server.url);
+  const refused = await keySignIn(server, rp, b1, weak);
+  assert.equal(errorSummary(refused.res.body), 'This security key or passkey is registered for high (AAL2) assurance only. This service needs a security key registered at AAL3, Windows Hello or your smartcard.', describeRes(refused.res));
+  // and the AAL2 session cannot remove the AAL3 key
   page = await accountPage(server, b, 'int');
-  assert.ok(formById(page, 'add-key-form'), `an AAL2 session may add a key: ${describeRes(page)}`);
+  const removeDemo = page.forms.find((f) => f.hidden.action === 'remove' && f.hidden.id === demoRows[0].id);
+  res = await b.submit(removeDemo);
+  assert.equal(res.status, 403, describeRes(res));
+  assert.equal(errorSummary(res.body), 'To remove a very high (AAL3) assurance authenticator, sign in with one first.');
+
+  // an AAL3 sign-in (the demo key) steps the session up; a key registered now is AAL3
+  const demo = new SoftAuthenticator({ alg: ES256 });
+  // (the file names the RP ID the demo store was seeded for; this server is on localhost)
+  demo.importCredential({ ...JSON.parse(await readFile(join(server.dir, 'demo', `security-key-${uid}-int.json`), 'utf8')), rpId: 'localhost' });
+  const up = await expectSignedIn(rp, b, await keySignIn(server, rp, b, demo, { acr_values: 'AAL3_FIDO2' }));
+  assert.equal(up.sid, aal2.sid, 'a step-up keeps the session');
+  assert.equal(up.authentication_assurance_level, '3');
   const key = new SoftAuthenticator({ alg: RS256, fmt: 'none' });
-  const reg = await registerKey(server, b, key, { env: 'int', name: 'Work laptop', page });
+  reg = await registerKey(server, b, key, { env: 'int', name: 'Work laptop' });
   assert.equal(byId(reg.res.body, 'notice'), REGISTERED_AAL3, describeRes(reg.res));
-  assert.deepEqual((await webauthnRows(server, uid, 'int')).map((a) => a.method), ['FIDO2']);
-  assert.deepEqual(await webauthnRows(server, uid, 'mock'), [], 'a credential belongs to one environment');
+  assert.deepEqual(await webauthnRows(server, uid, 'mock').then((rows) => rows.filter((a) => a.name === 'Work laptop')), [], 'a credential belongs to one environment');
 
   // the environment's default class: AAL3_ANY, no password form
   const b2 = new Browser(server.url);
+  authz = undefined;
   const signin = await keySignIn(server, rp, b2, key);
   assert.ok(!signin.page.forms.some((f) => f.inputs.some((i) => i.type === 'password')), 'no password form for AAL3_ANY');
   const claims = await expectSignedIn(rp, b2, signin);
@@ -315,6 +349,13 @@ h.test('webauthn account page: rename and remove a key; a removed key no longer 
   const key = new SoftAuthenticator({ alg: RS256, fmt: 'packed' });
   const passkey = new SoftAuthenticator({ backupEligible: true });
   assert.equal(byId((await registerKey(server, b, key, { name: 'Desk key' })).res.body, 'notice'), REGISTERED_AAL3);
+  // a password session registers a first authenticator only; signing in with it (a step-up) lets
+  // the session add and remove more
+  let denied = await registerKey(server, b, passkey, { name: 'Too soon' }).catch((e) => e);
+  assert.ok(denied instanceof Error || !byId(denied.res?.body || '', 'notice'), 'a second key needs a stronger session');
+  const rpUp = await makeRp(server);
+  const stepped = await expectSignedIn(rpUp, b, await keySignIn(server, rpUp, b, key, { acr_values: 'AAL3_FIDO2' }));
+  assert.equal(stepped.authentication_assurance_level, '3');
   const { res: page } = await registerKey(server, b, passkey, { name: 'Synced passkey' });
   assert.equal(byId(page.body, 'notice'), REGISTERED_PASSKEY);
   const rows = await webauthnRows(server, uid);

@@ -13,7 +13,7 @@
 // Every part can be overridden to build a bad response: origin, rpId, challenge, type, flags,
 // counter, signature, attestation object bytes.
 
-import { createHash, generateKeyPairSync, randomBytes, sign as cryptoSign } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign as cryptoSign } from 'node:crypto';
 
 // --- CBOR (RFC 8949), the subset CTAP2 uses: definite lengths, shortest heads ---------------
 
@@ -146,6 +146,18 @@ export class SoftAuthenticator {
     Object.assign(this, { alg, fmt, backupEligible, backupState, uv, counterStep });
     this.aaguid = aaguid ? Buffer.from(aaguid) : (fmt === 'none' ? Buffer.alloc(16) : randomBytes(16));
     this.credentials = new Map(); // base64url id → {id, key, counter, rpId, userHandle}
+  }
+
+  /**
+   * Holds a credential made elsewhere: the demo data's security key file (careid serve --demo
+   * writes it in the DevTools protocol's WebAuthn.Credential shape: credentialId, userHandle
+   * and a PKCS#8 privateKey, all standard base64).
+   */
+  importCredential({ credentialId, rpId, userHandle, privateKey, signCount = 0 }) {
+    const key = { alg: ES256, privateKey: createPrivateKey({ key: Buffer.from(privateKey, 'base64'), format: 'der', type: 'pkcs8' }) };
+    const id = b64u(Buffer.from(credentialId, 'base64'));
+    this.credentials.set(id, { id, key, counter: signCount, rpId, userHandle: b64u(Buffer.from(userHandle, 'base64')) });
+    return id;
   }
 
   flags(extra = 0) {

@@ -145,6 +145,21 @@ static void test_pair_does_not_reach_other_addresses(void **state)
 	assert_int_equal(wait_for(f, "alice", "10.0.0.1", T + 32), 0);
 }
 
+/* An IPv6 client counts by its /64 (a subscriber's whole prefix), an
+ * IPv4-mapped one as its IPv4 address. */
+static void test_ipv6_prefix(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int i = 0; i < 8; i++)
+		record_failure(f, "alice", i % 2 ? "2001:db8:1:2::1" : "2001:db8:1:2:ffff::9", T);
+	assert_int_equal(wait_for(f, "alice", "2001:db8:1:2:abcd::42", T), 32);
+	assert_int_equal(wait_for(f, "alice", "2001:db8:1:3::1", T), 0);
+	for (int i = 0; i < 8; i++)
+		record_failure(f, "bob", "::ffff:10.0.0.7", T);
+	assert_int_equal(wait_for(f, "bob", "10.0.0.7", T), 32);
+}
+
 /* Unknown usernames are throttled, whatever their case. */
 static void test_username_case(void **state)
 {
@@ -350,6 +365,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_success_clears, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_inside_a_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv6_prefix, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 	};
 
