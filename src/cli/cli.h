@@ -60,8 +60,9 @@ void cli_help(const char *usage, const char *description, const struct opt *spec
 /* careid serve --demo: the demo users' authenticator app (a published
  * secret), smartcards (PKCS#12 files written under `dir`) and software
  * security keys for WebAuthn relying party `rp_id` (JSON files under `dir`
- * holding the private key, for Chromium's virtual authenticator), created
- * when the demo directory was just seeded; `seed` gains "authenticators"
+ * holding the private key, for Chromium's virtual authenticator), each made
+ * when the demo user is in the directory without it (or its file is gone),
+ * so a store seeded by an older careid gains them; `seed` gains "authenticators"
  * {"totp": {"uid", "secret"}, "cards": [{"env", "uid", "file"}],
  * "security_keys": [{"env", "uid", "file"}]}. */
 int demo_seed_authenticators(store *s, json_t *seed, const char *dir, const char *rp_id);

@@ -16,6 +16,7 @@
 #include "authn/totp.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "directory/directory.h"
 #include "crypto/hash.h"
 #include "crypto/pubkey.h"
 #include "crypto/random.h"
@@ -139,12 +140,31 @@ out:
 	return rc;
 }
 
+/* True when `uid` is in env's directory and has no unrevoked authenticator of
+ * `kind` (or its file is gone): the demo item should be (re)made. */
+static int missing(bool *out, store *s, const char *env, const char *uid, const char *kind,
+                   const char *file)
+{
+	struct dir_user *u = NULL;
+	int count = 0, rc;
+
+	*out = false;
+	rc = directory_user_get(&u, s, env, uid);
+	dir_user_free(u);
+	if (rc == CAREID_ENOTFOUND)
+		return 0; /* not the demo directory */
+	if (!rc)
+		rc = directory_authenticator_count(&count, s, env, uid, kind);
+	*out = !rc && (count == 0 || (file && access(file, R_OK) != 0));
+	return rc;
+}
+
 int demo_seed_authenticators(store *s, json_t *seed, const char *dir, const char *rp_id)
 {
 	static const char *const envs[] = {"mock", "int"};
-	bool seeded = json_is_true(json_object_get(seed, "seeded"));
 	json_t *cards = json_array(), *keys = json_array();
 	struct secrets sec;
+	bool need;
 	int rc = 0;
 
 	if (!cards || !keys) {
@@ -152,26 +172,28 @@ int demo_seed_authenticators(store *s, json_t *seed, const char *dir, const char
 		json_decref(keys);
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	}
-	if (seeded) {
-		rc = secrets_load(&sec, s);
-		if (!rc && mkdir(dir, 0700) && errno != EEXIST)
-			rc = careid_error_set(CAREID_EIO, "cannot create %s: %s", dir,
-			                      strerror(errno));
-	}
+	rc = secrets_load(&sec, s);
+	if (!rc && mkdir(dir, 0700) && errno != EEXIST)
+		rc = careid_error_set(CAREID_EIO, "cannot create %s: %s", dir, strerror(errno));
 	for (size_t i = 0; !rc && i < sizeof(envs) / sizeof(envs[0]); i++) {
 		char path[512], keypath[512];
 
 		snprintf(path, sizeof(path), "%s/card-%s-%s.p12", dir, DEMO_CARD_UID, envs[i]);
 		snprintf(keypath, sizeof(keypath), "%s/security-key-%s-%s.json", dir, DEMO_KEY_UID,
 		         envs[i]);
-		if (seeded) {
+		/* made when missing, so a store seeded by an older careid gains them too */
+		rc = missing(&need, s, envs[i], DEMO_TOTP_UID, "totp", NULL);
+		if (!rc && need)
 			rc = totp_enrol(NULL, s, sec.seal_key, envs[i], DEMO_TOTP_UID,
 			                "Demo authenticator app", DEMO_TOTP_SECRET, 0);
-			if (!rc)
-				rc = issue_card(s, &sec, envs[i], path);
-			if (!rc)
-				rc = seed_security_key(s, envs[i], rp_id, keypath);
-		}
+		if (!rc)
+			rc = missing(&need, s, envs[i], DEMO_CARD_UID, "smartcard", path);
+		if (!rc && need)
+			rc = issue_card(s, &sec, envs[i], path);
+		if (!rc)
+			rc = missing(&need, s, envs[i], DEMO_KEY_UID, "webauthn", keypath);
+		if (!rc && need)
+			rc = seed_security_key(s, envs[i], rp_id, keypath);
 		if (!rc && access(path, R_OK) == 0)
 			json_array_append_new(cards, json_pack("{s:s, s:s, s:s}", "env", envs[i],
 			                                       "uid", DEMO_CARD_UID, "file", path));
@@ -180,8 +202,7 @@ int demo_seed_authenticators(store *s, json_t *seed, const char *dir, const char
 			                      json_pack("{s:s, s:s, s:s}", "env", envs[i], "uid",
 			                                DEMO_KEY_UID, "file", keypath));
 	}
-	if (seeded)
-		explicit_bzero(&sec, sizeof(sec));
+	explicit_bzero(&sec, sizeof(sec));
 	json_object_set_new(seed, "authenticators",
 	                    json_pack("{s:{s:s, s:s}, s:o, s:o}", "totp", "uid", DEMO_TOTP_UID,
 	                              "secret", DEMO_TOTP_SECRET, "cards", cards, "security_keys",

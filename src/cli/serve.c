@@ -194,32 +194,35 @@ static int parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port
 
 static void print_demo_authenticators(const char *url, const json_t *a)
 {
-	const json_t *totp = json_object_get(a, "totp"), *card;
+	const json_t *totp = json_object_get(a, "totp"), *item;
+	char label[64];
 	size_t i;
 
 	if (!a)
 		return;
 	printf("Stronger sign-ins (ask for them with acr_values, or use int):\n"
-	       "  authenticator app  user %s, secret %s\n"
-	       "                     (a code: oathtool --totp -b %s)\n",
-	       json_string_value(json_object_get(totp, "uid")),
-	       json_string_value(json_object_get(totp, "secret")),
+	       "  %-20s user %s, secret %s\n"
+	       "  %-20s (a code: oathtool --totp -b %s)\n",
+	       "authenticator app", json_string_value(json_object_get(totp, "uid")),
+	       json_string_value(json_object_get(totp, "secret")), "",
 	       json_string_value(json_object_get(totp, "secret")));
-	json_array_foreach(json_object_get(a, "cards"), i, card)
+	json_array_foreach(json_object_get(a, "cards"), i, item)
 	{
-		printf("  smartcard (%s)     user %s: careid agent --card %s\n",
-		       json_string_value(json_object_get(card, "env")),
-		       json_string_value(json_object_get(card, "uid")),
-		       json_string_value(json_object_get(card, "file")));
+		snprintf(label, sizeof(label), "smartcard (%s)",
+		         json_string_value(json_object_get(item, "env")));
+		printf("  %-20s user %s: build/release/careid agent --card %s\n", label,
+		       json_string_value(json_object_get(item, "uid")),
+		       json_string_value(json_object_get(item, "file")));
 	}
-	json_array_foreach(json_object_get(a, "security_keys"), i, card)
+	json_array_foreach(json_object_get(a, "security_keys"), i, item)
 	{
-		printf("  security key (%s)  user %s: load %s into a virtual authenticator\n",
-		       json_string_value(json_object_get(card, "env")),
-		       json_string_value(json_object_get(card, "uid")),
-		       json_string_value(json_object_get(card, "file")));
+		snprintf(label, sizeof(label), "security key (%s)",
+		         json_string_value(json_object_get(item, "env")));
+		printf("  %-20s user %s: %s (for a virtual authenticator)\n", label,
+		       json_string_value(json_object_get(item, "uid")),
+		       json_string_value(json_object_get(item, "file")));
 	}
-	printf("  security keys      or register your own at %s/realms/mock/account\n\n", url);
+	printf("  %-20s register your own at %s/realms/mock/account\n\n", "your security key", url);
 }
 
 static void print_banner(const char *url, const json_t *seed)
