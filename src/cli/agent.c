@@ -680,30 +680,17 @@ static void token_check(struct agent *a, struct watch *w)
 	token_insert(a, w);
 }
 
+/* --listen, on a loopback address only. */
 static int parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port)
 {
-	const char *colon = strrchr(s, ':');
 	struct in6_addr in6;
 	struct in_addr in4;
-	size_t hostlen;
-	long p;
+	int rc = cli_parse_listen(s, addr, addrsz, port);
 
-	if (!colon)
-		return careid_error_set(CAREID_EINVALID, "--listen must be ADDR:PORT");
-	hostlen = (size_t)(colon - s);
-	if (hostlen >= 2 && s[0] == '[' && s[hostlen - 1] == ']') {
-		s++;
-		hostlen -= 2;
-	}
-	if (hostlen == 0 || hostlen >= addrsz)
-		return careid_error_set(CAREID_EINVALID, "--listen must be ADDR:PORT");
-	memcpy(addr, s, hostlen);
-	addr[hostlen] = '\0';
+	if (rc)
+		return rc;
 	if (strcmp(addr, "localhost") == 0)
 		snprintf(addr, addrsz, "127.0.0.1");
-	if (parse_long(colon + 1, 0, 65535, &p))
-		return careid_error_set(CAREID_EINVALID, "--listen port must be 0 to 65535");
-	*port = (uint16_t)p;
 	if (inet_pton(AF_INET, addr, &in4) == 1 && (ntohl(in4.s_addr) >> 24) == 127)
 		return 0;
 	if (inet_pton(AF_INET6, addr, &in6) == 1 && IN6_IS_ADDR_LOOPBACK(&in6))
@@ -818,7 +805,7 @@ out:
 	return 0;
 }
 
-#define CONTINUE (-1)
+#define CONTINUE CLI_CONTINUE
 
 /* One card: a file or a token, with the options that go with it. CONTINUE or an exit status. */
 static int check_source(const opts *o)

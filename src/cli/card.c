@@ -19,7 +19,7 @@
 #include "crypto/x509.h"
 #include "oidc/clients.h"
 
-#define CONTINUE (-1) /* parse() and require(): no exit status yet */
+#define CONTINUE CLI_CONTINUE /* parse(): no exit status yet */
 #define DAY_S    86400
 
 static const struct opt ISSUE_OPTS[] = {
@@ -72,14 +72,10 @@ static const struct opt CA_OPTS[] = {
 static int parse(opts **o, const char *cmd, const char *usage, const char *desc,
                  const struct opt *spec, int argc, char **argv)
 {
-	if (opts_parse(o, spec, argc, argv))
-		return cli_usage(cmd, "%s", careid_error_last()->message);
-	if (opts_flag(*o, "help")) {
-		cli_help(usage, desc, spec);
-		return 0;
-	}
-	if (opts_npos(*o))
-		return cli_usage(cmd, "unexpected argument '%s'", opts_pos(*o, 0));
+	int status = cli_parse(o, cmd, usage, desc, spec, argc, argv);
+
+	if (status != CLI_CONTINUE)
+		return status;
 	if (!opts_get(*o, "env") || !*opts_get(*o, "env"))
 		return cli_usage(cmd, "--env is required");
 	if (!env_valid(opts_get(*o, "env")))

@@ -11,6 +11,7 @@
 #define CAREID_CLI_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -69,6 +70,17 @@ int demo_seed_authenticators(store *s, json_t *seed, const char *dir, const char
 
 /* careid user authenticators (cli/authenticators.c), reached through cmd_user. */
 int cli_user_authenticators(int argc, char **argv);
+
+/* cli_parse() and commands' own checks: no exit status yet, go on. */
+#define CLI_CONTINUE (-1)
+
+/* Parses a command's options: CLI_CONTINUE, or the exit status after --help
+ * (0) or a usage error (2, unknown options and stray arguments). */
+int cli_parse(opts **o, const char *cmd, const char *usage, const char *desc,
+              const struct opt *spec, int argc, char **argv);
+
+/* --listen ADDR:PORT (an IPv6 address in brackets); `addr` gets the address. */
+int cli_parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port);
 
 /* Prints a JSON value (consumed) to stdout, indented, with a newline. */
 void cli_print_json(json_t *json);

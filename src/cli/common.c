@@ -137,3 +137,40 @@ void cli_print_json(json_t *json)
 	}
 	json_decref(json);
 }
+
+int cli_parse(opts **o, const char *cmd, const char *usage, const char *desc,
+              const struct opt *spec, int argc, char **argv)
+{
+	if (opts_parse(o, spec, argc, argv))
+		return cli_usage(cmd, "%s", careid_error_last()->message);
+	if (opts_flag(*o, "help")) {
+		cli_help(usage, desc, spec);
+		return 0;
+	}
+	if (opts_npos(*o))
+		return cli_usage(cmd, "unexpected argument '%s'", opts_pos(*o, 0));
+	return CLI_CONTINUE;
+}
+
+int cli_parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	size_t hostlen;
+	long p;
+
+	if (!colon)
+		return careid_error_set(CAREID_EINVALID, "--listen must be ADDR:PORT");
+	hostlen = (size_t)(colon - s);
+	if (hostlen >= 2 && s[0] == '[' && s[hostlen - 1] == ']') {
+		s++;
+		hostlen -= 2;
+	}
+	if (hostlen == 0 || hostlen >= addrsz)
+		return careid_error_set(CAREID_EINVALID, "--listen must be ADDR:PORT");
+	memcpy(addr, s, hostlen);
+	addr[hostlen] = '\0';
+	if (parse_long(colon + 1, 0, 65535, &p))
+		return careid_error_set(CAREID_EINVALID, "--listen port must be 0 to 65535");
+	*port = (uint16_t)p;
+	return 0;
+}

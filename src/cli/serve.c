@@ -168,30 +168,6 @@ static char *public_url_with_port(const char *url, uint16_t port)
 	return out;
 }
 
-static int parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port)
-{
-	const char *colon = strrchr(s, ':');
-	const char *host = s;
-	size_t hostlen;
-	long p;
-
-	if (!colon)
-		return careid_error_set(CAREID_EINVALID, "--listen must be ADDR:PORT");
-	hostlen = (size_t)(colon - s);
-	if (hostlen >= 2 && host[0] == '[' && host[hostlen - 1] == ']') {
-		host++;
-		hostlen -= 2;
-	}
-	if (hostlen == 0 || hostlen >= addrsz)
-		return careid_error_set(CAREID_EINVALID, "--listen must be ADDR:PORT");
-	memcpy(addr, host, hostlen);
-	addr[hostlen] = '\0';
-	if (parse_long(colon + 1, 0, 65535, &p))
-		return careid_error_set(CAREID_EINVALID, "--listen port must be 0 to 65535");
-	*port = (uint16_t)p;
-	return 0;
-}
-
 static void print_demo_authenticators(const char *url, const json_t *a)
 {
 	const json_t *totp = json_object_get(a, "totp"), *item;
@@ -318,7 +294,7 @@ static int serve(opts *o)
 	long nthreads = sysconf(_SC_NPROCESSORS_ONLN) > 4 ? sysconf(_SC_NPROCESSORS_ONLN) : 4;
 	int rc, sig;
 
-	rc = parse_listen(opts_get_or(o, "listen", DEFAULT_LISTEN), addr, sizeof(addr), &port);
+	rc = cli_parse_listen(opts_get_or(o, "listen", DEFAULT_LISTEN), addr, sizeof(addr), &port);
 	if (!rc && threads)
 		rc = parse_long(threads, 1, 256, &nthreads);
 	if (rc)

@@ -10,8 +10,6 @@
 #include "crypto/password.h"
 #include "directory/directory.h"
 
-#define CONTINUE (-1) /* parse() and require(): no exit status yet */
-
 static const struct opt ADD_OPTS[] = {
     {"env", "ENV", "environment: mock, int, dep, live or portal (required)", false},
     {"uid", "UID", "the user's 12-digit UID, e.g. 910000000001 (required)", false},
@@ -40,21 +38,6 @@ static const struct opt LIST_OPTS[] = {
     {NULL, NULL, NULL, false},
 };
 
-/* Parses options; returns CONTINUE, or the exit status after help or a usage error. */
-static int parse(opts **o, const char *cmd, const char *usage, const char *desc,
-                 const struct opt *spec, int argc, char **argv)
-{
-	if (opts_parse(o, spec, argc, argv))
-		return cli_usage(cmd, "%s", careid_error_last()->message);
-	if (opts_flag(*o, "help")) {
-		cli_help(usage, desc, spec);
-		return 0;
-	}
-	if (opts_npos(*o))
-		return cli_usage(cmd, "unexpected argument '%s'", opts_pos(*o, 0));
-	return CONTINUE;
-}
-
 /* Checks that every option in NULL-terminated `names` is given and that
  * --env names an environment. */
 static int require(const opts *o, const char *cmd, const char *const *names)
@@ -70,7 +53,7 @@ static int require(const opts *o, const char *cmd, const char *const *names)
 	if (env && !env_valid(env))
 		return cli_usage(cmd, "unknown environment '%s' (mock, int, dep, live, portal)",
 		                 env);
-	return CONTINUE;
+	return CLI_CONTINUE;
 }
 
 /* Prints {"env": env, …the user…}. */
@@ -108,17 +91,17 @@ static int user_add(int argc, char **argv)
 	long ial = 0;
 	int status;
 
-	status = parse(
+	status = cli_parse(
 	    &o, cmd, "user add --env ENV --uid UID --given-name NAME --family-name NAME [options]",
 	    "Registers a user in ENV's directory and prints it as JSON. The password is\n"
 	    "read from standard input when it is not a terminal (first line), else\n"
 	    "asked for twice; --no-password creates a user who cannot sign in with one.\n"
 	    "Give the user role profiles with 'careid role add'.",
 	    ADD_OPTS, argc - 1, argv + 1);
-	if (status != CONTINUE)
+	if (status != CLI_CONTINUE)
 		goto out;
 	status = require(o, cmd, required);
-	if (status != CONTINUE)
+	if (status != CLI_CONTINUE)
 		goto out;
 	if (opts_get(o, "ial") && parse_long(opts_get(o, "ial"), 1, 3, &ial)) {
 		status = cli_usage(cmd, "--ial must be 1, 2 or 3");
@@ -170,12 +153,12 @@ static int user_show(int argc, char **argv)
 	opts *o = NULL;
 	int status;
 
-	status = parse(&o, cmd, "user show [--env ENV] --uid UID [options]",
-	               "Prints a user of ENV (default mock) with their role profiles as JSON.",
-	               SHOW_OPTS, argc - 1, argv + 1);
-	if (status == CONTINUE)
+	status = cli_parse(&o, cmd, "user show [--env ENV] --uid UID [options]",
+	                   "Prints a user of ENV (default mock) with their role profiles as JSON.",
+	                   SHOW_OPTS, argc - 1, argv + 1);
+	if (status == CLI_CONTINUE)
 		status = require(o, cmd, required);
-	if (status != CONTINUE)
+	if (status != CLI_CONTINUE)
 		goto out;
 	if (cli_open_store(&s, o)) {
 		status = cli_fail();
@@ -197,13 +180,13 @@ static int user_list(int argc, char **argv)
 	opts *o = NULL;
 	int status;
 
-	status = parse(&o, cmd, "user list [--env ENV] [options]",
-	               "Prints the users of ENV (default mock) as a JSON array of\n"
-	               "{uid, display_name, email, roles (how many)}.",
-	               LIST_OPTS, argc - 1, argv + 1);
-	if (status == CONTINUE)
+	status = cli_parse(&o, cmd, "user list [--env ENV] [options]",
+	                   "Prints the users of ENV (default mock) as a JSON array of\n"
+	                   "{uid, display_name, email, roles (how many)}.",
+	                   LIST_OPTS, argc - 1, argv + 1);
+	if (status == CLI_CONTINUE)
 		status = require(o, cmd, required);
-	if (status != CONTINUE)
+	if (status != CLI_CONTINUE)
 		goto out;
 	if (cli_open_store(&s, o) || directory_user_list(&list, s, opts_get_or(o, "env", "mock"))) {
 		status = cli_fail();
