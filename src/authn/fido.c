@@ -78,6 +78,7 @@ int fido_credentials(json_t **out, store *s, const char *env, const char *uid)
 struct stored {
 	char *id, *uid, *public_key;
 	int alg;
+	bool backup_eligible;
 	unsigned method;
 	uint32_t counter;
 };
@@ -111,6 +112,7 @@ static int stored_find(struct stored *out, store *s, const char *env, const char
 		out->method = (unsigned)store_int(st, 2);
 		out->counter = (uint32_t)store_int(st, 4);
 		out->alg = (int)json_integer_value(json_object_get(data, "alg"));
+		out->backup_eligible = json_is_true(json_object_get(data, "backup_eligible"));
 		if (json_string_value(json_object_get(data, "public_key")))
 			out->public_key =
 			    strdup(json_string_value(json_object_get(data, "public_key")));
@@ -137,7 +139,10 @@ static int webauthn_step(struct authn_result *out, const struct authn_input *in)
 	    "AND counter = $5 AND revoked_at IS NULL";
 	const char *json = form_get(in->form, "credential");
 	struct webauthn_assertion a = {0};
-	struct webauthn_expect e = {in->rp_id, in->origin, in->challenge, in->require_uv};
+	struct webauthn_expect e = {.rp_id = in->rp_id,
+	                            .origin = in->origin,
+	                            .challenge = in->challenge,
+	                            .require_uv = in->require_uv};
 	struct stored c = {0};
 	uint32_t count = 0;
 	bool uv = false;
@@ -189,6 +194,7 @@ static int webauthn_step(struct authn_result *out, const struct authn_input *in)
 			goto out;
 		}
 	}
+	e.backup_eligible = c.backup_eligible ? WEBAUTHN_BE_SET : WEBAUTHN_BE_UNSET;
 	rc = webauthn_assertion_verify(&count, &uv, &a, &e, c.public_key, c.alg, c.counter);
 	if (rc == CAREID_EDENIED || rc == CAREID_EINVALID) {
 		char *msg = NULL;

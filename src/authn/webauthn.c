@@ -546,6 +546,13 @@ int webauthn_assertion_verify(uint32_t *sign_count_out, bool *uv_out,
 	rc = pubkey_verify(key, tbs, tbslen, a->sig, a->sig_len);
 	if (rc)
 		goto out;
+	if ((e->backup_eligible == WEBAUTHN_BE_UNSET && (ad.flags & WEBAUTHN_FLAG_BE)) ||
+	    (e->backup_eligible == WEBAUTHN_BE_SET && !(ad.flags & WEBAUTHN_FLAG_BE))) {
+		rc = careid_error_set(CAREID_EDENIED,
+		                      "the authenticator's backup eligibility changed since it was "
+		                      "registered");
+		goto out;
+	}
 	if ((stored_count != 0 || ad.sign_count != 0) && ad.sign_count <= stored_count) {
 		rc = careid_error_set(CAREID_EDENIED,
 		                      "the signature counter went backwards (stored %" PRIu32

@@ -64,6 +64,10 @@ struct webauthn_expect {
 	const char *challenge;
 	/* the user verification (UV) flag is required */
 	bool require_uv;
+	/* assertions: the backup eligibility (BE) flag the credential registered
+	 * with; it never changes for a credential (WebAuthn L3 §6.1.3), so a change
+	 * is refused. WEBAUTHN_BE_ANY (0) does not check. */
+	enum { WEBAUTHN_BE_ANY = 0, WEBAUTHN_BE_UNSET, WEBAUTHN_BE_SET } backup_eligible;
 };
 
 /*

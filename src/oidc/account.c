@@ -282,7 +282,10 @@ static int webauthn_add(struct account *ac, const struct form *f)
 	struct oidc_req *r = ac->r;
 	const char *challenge = form_get(f, "challenge"), *name = form_get(f, "name");
 	struct webauthn_credential c = {0};
-	struct webauthn_expect e = {r->p->rp_id, r->p->origin, challenge, true};
+	struct webauthn_expect e = {.rp_id = r->p->rp_id,
+	                            .origin = r->p->origin,
+	                            .challenge = challenge,
+	                            .require_uv = true};
 	char *uid = NULL, *id = NULL, *msg = NULL;
 	unsigned method = 0;
 	int rc;

@@ -1140,6 +1140,24 @@ static void test_assertion_refused(void **state)
 	asr_refused(&a, &EXPECT, pk, -7, 5, CAREID_EDENIED, "went backwards");
 	a = asr_default(fx.ec, 0);
 	asr_refused(&a, &EXPECT, pk, -7, 5, CAREID_EDENIED, "may have been cloned");
+	/* the backup eligibility a credential registered with never changes */
+	{
+		struct webauthn_expect bound = EXPECT;
+		uint32_t count = 0;
+		bool uv = false;
+
+		bound.backup_eligible = WEBAUTHN_BE_UNSET;
+		a = asr_default(fx.ec, 10);
+		a.flags = F_UP | F_BE;
+		asr_refused(&a, &bound, pk, -7, 5, CAREID_EDENIED,
+		            "backup eligibility changed since it was registered");
+		bound.backup_eligible = WEBAUTHN_BE_SET;
+		a.flags = F_UP;
+		asr_refused(&a, &bound, pk, -7, 5, CAREID_EDENIED, "backup eligibility changed");
+		a.flags = F_UP | F_BE;
+		assert_int_equal(try_asr(&count, &uv, &a, &bound, pk, -7, 5), 0);
+		assert_int_equal(count, 10);
+	}
 	/* a stored key that is not one */
 	a = asr_default(fx.ec, 10);
 	asr_refused(&a, &EXPECT, "o$", -7, 5, CAREID_EINVALID,
