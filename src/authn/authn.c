@@ -51,6 +51,12 @@ static int totp_step(struct authn_result *out, const struct authn_input *in)
 	case CAREID_ENOTFOUND:
 		return refuse(out, rc, "No authenticator app is set up for your account.",
 		              "no_authenticator_app");
+	case CAREID_ELOCKED:
+		return refuse(
+		    out, rc,
+		    "Your authenticator app is locked after too many wrong codes. Sign in "
+		    "another way, or ask your administrator to unlock it.",
+		    "authenticator_app_locked");
 	}
 	return rc;
 }

@@ -333,6 +333,35 @@ static int totp_row_secret(char **b32_out, const uint8_t seal_key[32], const str
 	return rc;
 }
 
+/* The most consecutive wrong codes any of the user's apps has seen. */
+static int totp_failures(store *s, const char *env, const char *uid)
+{
+	static const char sql[] = "SELECT MAX(failures) FROM authenticators WHERE env = $1 AND "
+	                          "uid = $2 AND kind = 'totp' AND revoked_at IS NULL";
+	store_stmt *st = NULL;
+	int rc = store_query(s, &st, sql, "tt", env, uid);
+
+	if (rc >= 0)
+		rc = store_next(st);
+	if (rc == 1)
+		rc = store_null(st, 0) ? 0 : (int)store_int(st, 0);
+	store_done(st);
+	return rc;
+}
+
+/* A wrong code counts against every app of the user; a right one clears them. */
+static int totp_failures_set(store *s, const char *env, const char *uid, bool failed)
+{
+	static const char sql_add[] = "UPDATE authenticators SET failures = failures + 1 WHERE "
+	                              "env = $1 AND uid = $2 AND kind = 'totp' AND "
+	                              "revoked_at IS NULL";
+	static const char sql_clear[] = "UPDATE authenticators SET failures = 0 WHERE env = $1 AND "
+	                                "uid = $2 AND kind = 'totp' AND failures > 0";
+	int rc = store_exec(s, failed ? sql_add : sql_clear, "tt", env, uid);
+
+	return rc < 0 ? rc : 0;
+}
+
 int totp_verify(char **id_out, store *s, const uint8_t seal_key[32], const char *env,
                 const char *uid, const char *code, int64_t now)
 {
@@ -353,6 +382,14 @@ int totp_verify(char **id_out, store *s, const uint8_t seal_key[32], const char 
 		return rc;
 	if (n == 0) {
 		rc = careid_error_set(CAREID_ENOTFOUND, "no authenticator app is set up");
+		goto out;
+	}
+	if ((rc = totp_failures(s, env, uid)) < 0)
+		goto out;
+	if (rc >= TOTP_MAX_FAILURES) {
+		rc = careid_error_set(
+		    CAREID_ELOCKED, "the authenticator app is locked after %d wrong codes in a row",
+		    TOTP_MAX_FAILURES);
 		goto out;
 	}
 	/* Every app is tried: a code that matches one already used may still be
@@ -384,6 +421,8 @@ int totp_verify(char **id_out, store *s, const uint8_t seal_key[32], const char 
 			used = true;
 			continue;
 		}
+		if ((rc = totp_failures_set(s, env, uid, false)) < 0)
+			goto out;
 		if (id_out && !(*id_out = strdup(rows[i].id))) {
 			rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 			goto out;
@@ -396,7 +435,7 @@ int totp_verify(char **id_out, store *s, const uint8_t seal_key[32], const char 
 		                      "this code has already been used; wait for the next one");
 	else if (fault)
 		rc = careid_error_set(fault, "%s", why);
-	else
+	else if ((rc = totp_failures_set(s, env, uid, true)) >= 0)
 		rc = careid_error_set(CAREID_EDENIED, "the code is not correct");
 out:
 	totp_rows_free(rows, n);

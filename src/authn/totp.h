@@ -31,6 +31,10 @@
 #define TOTP_SECRET_LEN 20  /* bytes */
 #define TOTP_NAME_MAX   100 /* bytes of an authenticator's name */
 #define TOTP_LABEL_MAX  200 /* bytes of an issuer label or account name */
+/* Consecutive wrong codes after which a user's apps are locked (NIST SP
+ * 800-63B §5.2.2 allows at most 100): throttling slows guessing down, this
+ * bounds it. An administrator unlocks (directory_authenticator_unlock). */
+#define TOTP_MAX_FAILURES 100
 
 /* A new secret, base32: `*b32_out` is 32 characters; free() it. */
 int totp_secret_new(char **b32_out);
@@ -85,7 +89,9 @@ int totp_enrol(char **id_out, store *s, const uint8_t seal_key[32], const char *
  *   CAREID_EINVALID  `code` is not 6 digits
  *   CAREID_EUSED     "this code has already been used; wait for the next one"
  *                    (this code or a later one was accepted before)
- *   CAREID_EDENIED   "the code is not correct"
+ *   CAREID_EDENIED   "the code is not correct" (counted: each wrong code adds one
+ *                    to the user's apps' consecutive failures; a right one resets them)
+ *   CAREID_ELOCKED   the apps saw TOTP_MAX_FAILURES wrong codes in a row: locked
  *   CAREID_ECRYPTO   a stored secret does not open with `seal_key`
  *   CAREID_ESTORE, CAREID_EBUSY from the store.
  */

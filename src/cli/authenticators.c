@@ -20,6 +20,7 @@ static const struct opt OPTS[] = {
     {"env", "ENV", "environment: mock, int, dep, live or portal (default mock)", false},
     {"revoke", "ID", "revoke the authenticator ID (a smartcard also goes on its CA's CRL)", false},
     {"reset", NULL, "revoke every authenticator of the user (cards too)", false},
+    {"unlock", NULL, "unlock the user's authenticator apps after too many wrong codes", false},
     {"add-totp", NULL,
      "set up an authenticator app and print its secret and otpauth URI (give it to the user)",
      false},
@@ -116,8 +117,8 @@ int cli_user_authenticators(int argc, char **argv)
 		goto done;
 	}
 	if (opts_flag(o, "help")) {
-		cli_help("user authenticators UID [--env ENV] [--revoke ID | --reset | --add-totp] "
-		         "[options]",
+		cli_help("user authenticators UID [--env ENV] [--revoke ID | --reset | --unlock | "
+		         "--add-totp] [options]",
 		         "Lists the authenticators of user UID in ENV (default mock) as JSON, or\n"
 		         "revokes one, revokes all (a reset), or sets up an authenticator app.",
 		         OPTS);
@@ -126,7 +127,8 @@ int cli_user_authenticators(int argc, char **argv)
 	}
 	env = opts_get_or(o, "env", "mock");
 	uid = opts_npos(o) == 1 ? opts_pos(o, 0) : NULL;
-	actions = !!opts_get(o, "revoke") + opts_flag(o, "reset") + opts_flag(o, "add-totp");
+	actions = !!opts_get(o, "revoke") + opts_flag(o, "reset") + opts_flag(o, "add-totp") +
+	          opts_flag(o, "unlock");
 	if (!uid) {
 		status = cli_usage(cmd, "give exactly one UID");
 		goto done;
@@ -137,7 +139,8 @@ int cli_user_authenticators(int argc, char **argv)
 		goto done;
 	}
 	if (actions > 1) {
-		status = cli_usage(cmd, "--revoke, --reset and --add-totp do not go together");
+		status =
+		    cli_usage(cmd, "--revoke, --reset, --unlock and --add-totp do not go together");
 		goto done;
 	}
 	if (cli_open_store(&s, o) || directory_user_get(&u, s, env, uid) || secrets_load(&sec, s)) {
@@ -147,6 +150,12 @@ int cli_user_authenticators(int argc, char **argv)
 	if (opts_get(o, "revoke") || opts_flag(o, "reset")) {
 		if (revoke(&out, s, &sec, env, uid, opts_get(o, "revoke")))
 			goto fail;
+	} else if (opts_flag(o, "unlock")) {
+		int n = 0;
+
+		if (directory_authenticator_unlock(&n, s, env, uid))
+			goto fail;
+		out = json_pack("{s:s, s:s, s:i}", "env", env, "uid", uid, "unlocked", n);
 	} else if (opts_flag(o, "add-totp")) {
 		if (add_totp(&out, s, &sec, env, uid, opts_get_or(o, "name", "Authenticator app")))
 			goto fail;

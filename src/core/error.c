@@ -62,6 +62,8 @@ const char *careid_code_name(int code)
 		return "EUSED";
 	case CAREID_EBUSY:
 		return "EBUSY";
+	case CAREID_ELOCKED:
+		return "ELOCKED";
 	}
 	return "EUNKNOWN";
 }

@@ -24,6 +24,7 @@ enum careid_code {
 	CAREID_EEXPIRED = -11,     /* valid once, expired now */
 	CAREID_EUSED = -12,        /* single-use object already used */
 	CAREID_EBUSY = -13,        /* temporarily unavailable, try again */
+	CAREID_ELOCKED = -14,      /* locked until an administrator acts */
 };
 
 /* The detail of the last error raised on this thread. Never NULL. */

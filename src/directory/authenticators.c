@@ -17,7 +17,8 @@ int directory_authenticators(json_t **out, store *s, const char *env, const char
                              bool include_revoked)
 {
 	static const char sql[] =
-	    "SELECT id, kind, method, name, created_at, last_used_at, revoked_at, credential_id "
+	    "SELECT id, kind, method, name, created_at, last_used_at, revoked_at, credential_id, "
+	    "failures "
 	    "FROM authenticators WHERE env = $1 AND uid = $2 AND (revoked_at IS NULL OR $3 = 1) "
 	    "ORDER BY created_at, id";
 	store_stmt *st = NULL;
@@ -40,6 +41,8 @@ int directory_authenticators(json_t **out, store *s, const char *env, const char
 		rc = 0;
 		if (a && strcmp(kind, "smartcard") == 0 && !store_null(st, 7))
 			json_object_set_new(a, "serial", json_string(store_text(st, 7)));
+		if (a && strcmp(kind, "totp") == 0)
+			json_object_set_new(a, "failures", json_integer(store_int(st, 8)));
 		if (!a || json_array_append_new(list, a))
 			rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 	}
@@ -98,5 +101,16 @@ int directory_authenticator_revoke(int *n_out, store *s, const char *env, const 
 		*n_out = rc > 0 ? rc : 0;
 	if (rc == 0 && id)
 		return careid_error_set(CAREID_ENOTFOUND, "no such authenticator");
+	return rc < 0 ? rc : 0;
+}
+
+int directory_authenticator_unlock(int *n_out, store *s, const char *env, const char *uid)
+{
+	static const char sql[] = "UPDATE authenticators SET failures = 0 WHERE env = $1 AND "
+	                          "uid = $2 AND kind = 'totp' AND revoked_at IS NULL";
+	int rc = store_exec(s, sql, "tt", env, uid);
+
+	if (n_out)
+		*n_out = rc > 0 ? rc : 0;
 	return rc < 0 ? rc : 0;
 }

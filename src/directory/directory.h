@@ -235,7 +235,8 @@ int directory_seed_demo(store *s, json_t **report_out);
  * WebAuthn credentials, smartcards). Revoked ones stay in the store, marked.
  *
  * directory_authenticators: a new JSON array of {"id", "kind", "method"
- * (its "amr" value), "level" (1..3), "name", "created_at", "last_used_at" (or null),
+ * (its "amr" value), "level" (1..3), "name", "failures" (consecutive wrong
+ * codes, authenticator apps), "created_at", "last_used_at" (or null),
  * "revoked_at" (or null), and for smartcards "serial"} ordered by creation;
  * revoked ones only with `include_revoked`.
  */
@@ -251,6 +252,10 @@ int directory_authenticator_count(int *out, store *s, const char *env, const cha
  * text). CAREID_ENOTFOUND when the user has no such unrevoked one. */
 int directory_authenticator_rename(store *s, const char *env, const char *uid, const char *id,
                                    const char *name);
+
+/* Clears the consecutive wrong codes of the user's authenticator apps, which
+ * lock them at TOTP_MAX_FAILURES; `*n_out` (may be NULL) counts the apps. */
+int directory_authenticator_unlock(int *n_out, store *s, const char *env, const char *uid);
 
 /* Revokes one of the user's authenticators (id), or all of them (id NULL:
  * a reset); `*n_out` (may be NULL) counts them. A smartcard revoked here is

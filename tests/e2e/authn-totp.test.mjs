@@ -200,7 +200,11 @@ h.test('user authenticators CLI: list, revoke, reset; a revoked app no longer si
   let r = await server.cli(`user authenticators ${uid}`, ['--env', 'mock']);
   assert.equal(r.code, 0, describeCli(r));
   assert.equal(r.json.length, 2);
-  assert.deepEqual(Object.keys(r.json[0]).sort(), ['created_at', 'id', 'kind', 'last_used_at', 'level', 'method', 'name', 'revoked_at']);
+  assert.deepEqual(Object.keys(r.json[0]).sort(), ['created_at', 'failures', 'id', 'kind', 'last_used_at', 'level', 'method', 'name', 'revoked_at']);
+  assert.equal(r.json[0].failures, 0);
+  const unlock = await server.cli(`user authenticators ${uid}`, ['--env', 'mock', '--unlock']);
+  assert.equal(unlock.code, 0, describeCli(unlock));
+  assert.equal(unlock.json.unlocked, 2);
   r = await server.cli(`user authenticators ${uid}`, ['--env', 'mock', '--revoke', r.json[0].id]);
   assert.equal(r.code, 0, describeCli(r));
   assert.equal(r.json.revoked, 1);

@@ -16,6 +16,7 @@
 
 #include "authn/assurance.h"
 #include "authn/totp.h"
+#include "directory/directory.h"
 #include "core/error.h"
 #include "crypto/random.h"
 #include "store/store.h"
@@ -348,6 +349,61 @@ static void test_verify(void **state)
 	free(b32);
 }
 
+/* The number a string of digits spells (atoi is banned). */
+static int atoi_safe(const char *s)
+{
+	int v = 0;
+
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (*s - '0');
+	return v;
+}
+
+/* Wrong codes in a row lock the apps at TOTP_MAX_FAILURES (a right one before
+ * that clears the count); an administrator unlocks them. */
+static void test_lock_after_failures(void **state)
+{
+	struct fixture *f = *state;
+	char *b32 = NULL, *id = NULL, code[TOTP_DIGITS + 1], wrong[16], near[TOTP_DIGITS + 1];
+	int64_t now = T0;
+	int n = 0, guess;
+	bool clash;
+
+	assert_int_equal(totp_secret_new(&b32), 0);
+	assert_int_equal(totp_enrol(&id, f->s, f->seal_key, "int", UID, "Phone", b32, 0), 0);
+	assert_int_equal(totp_code(code, b32, now), 0);
+	/* a code no step this test uses would accept */
+	for (guess = (atoi_safe(code) + 500000) % 1000000;; guess = (guess + 1) % 1000000) {
+		snprintf(wrong, sizeof(wrong), "%06d", guess);
+		clash = false;
+		for (int64_t t = now - 60; t <= now + 120; t += 30) {
+			assert_int_equal(totp_code(near, b32, t), 0);
+			clash = clash || strcmp(near, wrong) == 0;
+		}
+		if (!clash)
+			break;
+	}
+	for (int i = 0; i < TOTP_MAX_FAILURES - 1; i++)
+		assert_int_equal(totp_verify(NULL, f->s, f->seal_key, "int", UID, wrong, now),
+		                 CAREID_EDENIED);
+	/* a right code clears the count */
+	assert_int_equal(totp_verify(NULL, f->s, f->seal_key, "int", UID, code, now), 0);
+	for (int i = 0; i < TOTP_MAX_FAILURES; i++)
+		assert_int_equal(totp_verify(NULL, f->s, f->seal_key, "int", UID, wrong, now + 30),
+		                 CAREID_EDENIED);
+	/* locked: even the right code is refused */
+	now += 60;
+	assert_int_equal(totp_code(code, b32, now), 0);
+	assert_int_equal(totp_verify(NULL, f->s, f->seal_key, "int", UID, code, now),
+	                 CAREID_ELOCKED);
+	assert_non_null(strstr(careid_error_last()->message, "locked"));
+	assert_int_equal(directory_authenticator_unlock(&n, f->s, "int", UID), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(totp_verify(NULL, f->s, f->seal_key, "int", UID, code, now), 0);
+	free(b32);
+	free(id);
+}
+
 static void test_several_apps(void **state)
 {
 	struct fixture *f = *state;
@@ -438,6 +494,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_enrol_stores_sealed_secret, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_several_apps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lock_after_failures, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_same_code, setup, teardown),
 	};
 

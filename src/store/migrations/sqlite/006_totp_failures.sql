@@ -1,0 +1,3 @@
+-- Consecutive wrong codes an authenticator app has seen (NIST SP 800-63B
+-- §5.2.2: at most 100 before it is locked, whatever the throttling delays).
+ALTER TABLE authenticators ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
