@@ -13,6 +13,8 @@ static const struct opt add_spec[] = {
     {"env", "ENV", "environment: mock, int, dep, live or portal (required)", false},
     {"name", "NAME", "the client's name, shown on sign-in pages (required)", false},
     {"redirect-uri", "URI", "an exact redirect URI: https, or http on a loopback host", true},
+    {"post-logout-redirect-uri", "URI",
+     "where RP-initiated logout may send the browser back (exact match)", true},
     {"auth", "METHOD",
      "private_key_jwt, client_secret_post, client_secret_basic (default) or "
      "client_secret_jwt",
@@ -54,7 +56,7 @@ static char *read_file(const char *path)
 
 static int client_add_cmd(int argc, char **argv)
 {
-	const char *uris[21];
+	const char *uris[21], *logout_uris[21];
 	struct client_new cn = {0};
 	struct secrets sec;
 	opts *o = NULL;
@@ -88,6 +90,14 @@ static int client_add_cmd(int argc, char **argv)
 	for (size_t i = 0; i < cn.nredirect; i++)
 		uris[i] = opts_nth(o, "redirect-uri", i);
 	cn.redirect_uris = uris;
+	cn.npost_logout = opts_count(o, "post-logout-redirect-uri");
+	if (cn.npost_logout > 20) {
+		rc = cli_usage("client add", "at most 20 post-logout redirect URIs");
+		goto out;
+	}
+	for (size_t i = 0; i < cn.npost_logout; i++)
+		logout_uris[i] = opts_nth(o, "post-logout-redirect-uri", i);
+	cn.post_logout_uris = logout_uris;
 	if (opts_get(o, "jwks-file")) {
 		jwks = read_file(opts_get(o, "jwks-file"));
 		if (!jwks) {

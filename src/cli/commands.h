@@ -15,6 +15,9 @@ int cmd_org(int argc, char **argv);
 /* careid role add (cli/role.c) */
 int cmd_role(int argc, char **argv);
 
+/* careid session list|end (cli/session.c) */
+int cmd_session(int argc, char **argv);
+
 /* careid serve (cli/serve.c) */
 int cmd_serve(int argc, char **argv);
 
@@ -32,5 +35,11 @@ int cmd_card(int argc, char **argv);
 
 /* careid agent: the identity agent (cli/agent.c) */
 int cmd_agent(int argc, char **argv);
+
+/* careid keys rotate|list (cli/keys.c) */
+int cmd_keys(int argc, char **argv);
+
+/* careid audit verify (cli/audit.c) */
+int cmd_audit(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@
 #include "http/server.h"
 #include "http/static.h"
 #include "http/template.h"
+#include "oidc/backchannel.h"
 #include "oidc/demo.h"
 #include "oidc/provider.h"
 #include "onboarding/onboarding.h"
@@ -25,7 +26,11 @@
 #include "outbox/outbox.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
-#define DEFAULT_ASSETS "node_modules/nhsuk-frontend/dist/nhsuk"
+#define SWEEP_SECONDS  2 /* how often sessions past their timeouts are ended */
+/* Deliveries (e-mail, logout tokens) are tried for about a day: 2 s doubling
+ * to an hour between attempts. */
+#define OUTBOX_ATTEMPTS 32
+#define DEFAULT_ASSETS  "node_modules/nhsuk-frontend/dist/nhsuk"
 
 static const struct opt spec[] = {
     {"listen", "ADDR:PORT", "address to listen on (default " DEFAULT_LISTEN "; port 0 picks one)",
@@ -45,6 +50,17 @@ static const struct opt spec[] = {
     {"issuer-dep", "URL", "issuer of dep", false},
     {"issuer-live", "URL", "issuer of live", false},
     {"issuer-portal", "URL", "issuer of the onboarding portal's environment", false},
+    {"id-token-ttl", "SECONDS", "lifetime of ID tokens, 1 to 3600 (default 3600)", false},
+    {"session-idle", "SECONDS", "a session ends after this long unused (default 28800)", false},
+    {"session-max", "SECONDS", "a session ends this long after sign-in (default 43200)", false},
+    {"session-idle-mock", "SECONDS", "--session-idle for mock only", false},
+    {"session-idle-int", "SECONDS", "--session-idle for int only", false},
+    {"session-idle-dep", "SECONDS", "--session-idle for dep only", false},
+    {"session-idle-live", "SECONDS", "--session-idle for live only", false},
+    {"session-max-mock", "SECONDS", "--session-max for mock only", false},
+    {"session-max-int", "SECONDS", "--session-max for int only", false},
+    {"session-max-dep", "SECONDS", "--session-max for dep only", false},
+    {"session-max-live", "SECONDS", "--session-max for live only", false},
     {"etc-dir", "DIR", "questionnaires and bank holidays (default etc)", false},
     {"review-date", "YYYY-MM-DD",
      "count onboarding review SLAs from this day instead of today "
@@ -133,6 +149,25 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		    res, 302, demo ? "/demo/" : "/realms/mock/.well-known/openid-configuration");
 	res->route = "other";
 	return http_send(res, 404, "text/plain; charset=utf-8", "not found\n", 10);
+}
+
+/* --NAME-ENV, else --NAME, in seconds (0: the provider's default). */
+static int session_timeout(int64_t *out, const opts *o, const char *name, const char *env)
+{
+	char key[48];
+	const char *v;
+	long n;
+
+	snprintf(key, sizeof(key), "%s-%s", name, env);
+	v = opts_get(o, key) ? opts_get(o, key) : opts_get(o, name);
+	*out = 0;
+	if (!v)
+		return 0;
+	if (parse_long(v, 1, 31L * 24 * 3600, &n))
+		return careid_error_set(CAREID_EINVALID, "--%s must be 1 to 2678400 seconds",
+		                        opts_get(o, key) ? key : name);
+	*out = n;
+	return 0;
 }
 
 /* The host of a URL (the WebAuthn relying party ID), or `dflt`. */
@@ -286,7 +321,7 @@ static int serve(opts *o)
 	demo_rp *demo = NULL;
 	onboarding *ob = NULL;
 	outbox *box = NULL;
-	struct outbox_handler handlers[1];
+	struct outbox_handler handlers[2];
 	struct mail_config mail = {0};
 	struct onboarding_opts oo = {0};
 	json_t *seed = NULL;
@@ -338,10 +373,6 @@ static int serve(opts *o)
 	mail.file = opts_get_or(o, "mail-file", "var/mail.log");
 	mail.from = opts_get_or(o, "mail-from", "noreply@careid.localhost");
 	rc = mail_handler(&handlers[0], &mail);
-	if (!rc)
-		rc = outbox_new(&box, app.store, handlers, 1, NULL);
-	if (!rc)
-		rc = outbox_start(box);
 	if (rc)
 		goto out;
 	so.addr = addr;
@@ -368,13 +399,37 @@ static int serve(opts *o)
 	po.metrics = app.metrics;
 	po.public_url = public_url;
 	po.agent_url = opts_get(o, "smartcard-agent");
-	for (int i = 0; i < ENV_COUNT; i++) {
+	if (opts_get(o, "id-token-ttl")) {
+		long ttl;
+
+		if (parse_long(opts_get(o, "id-token-ttl"), 1, 3600, &ttl)) {
+			rc = careid_error_set(CAREID_EINVALID,
+			                      "--id-token-ttl must be 1 to 3600 seconds");
+			goto out;
+		}
+		po.id_token_ttl = ttl;
+	}
+	for (int i = 0; !rc && i < ENV_COUNT; i++) {
 		char name[32];
 
 		snprintf(name, sizeof(name), "issuer-%s", env_names[i]);
 		po.issuers[i] = opts_get(o, name);
+		rc = session_timeout(&po.session_idle[i], o, "session-idle", env_names[i]);
+		if (!rc)
+			rc = session_timeout(&po.session_max[i], o, "session-max", env_names[i]);
 	}
+	if (rc)
+		goto out;
 	rc = provider_new(&p, &po);
+	/* Logout tokens are signed with the provider's keys: the outbox starts
+	 * once the provider is ready, and stops before it is freed. */
+	if (!rc) {
+		backchannel_handler(&handlers[1], p);
+		rc = outbox_new(&box, app.store, handlers, 2,
+		                &(struct outbox_opts){.max_attempts = OUTBOX_ATTEMPTS});
+	}
+	if (!rc)
+		rc = outbox_start(box);
 	if (!rc && opts_flag(o, "demo"))
 		rc = demo_rp_new(&demo, p, app.store, tpl, public_url, seed);
 	oo.provider = p;
@@ -396,7 +451,20 @@ static int serve(opts *o)
 	         http_server_port(srv));
 	if (opts_flag(o, "demo"))
 		print_banner(public_url, seed);
-	sigwait(&sigs, &sig);
+	/* Between signals, every few seconds: sessions past their timeouts end
+	 * (their clients are told by back-channel logout). */
+	for (;;) {
+		struct timespec every = {SWEEP_SECONDS, 0};
+		int ended = 0;
+
+		sig = sigtimedwait(&sigs, NULL, &every);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (provider_sweep(p, &ended))
+			log_error_last("session_sweep_failed", NULL);
+		else if (ended)
+			outbox_wake(box);
+	}
 	log_pack(LOG_INFO, "stopping", "{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
 	http_server_stop(srv, 10);

@@ -51,11 +51,13 @@ static int hint_subject(struct authz *z, const char *hint, const char **sub_out)
 {
 	static const char *const algs[] = {"RS256", "RS384", "RS512", "PS256",
 	                                   "PS384", "PS512", NULL};
+	const struct keyset *ks = keyring_get(z->r->env->keys);
 	json_t *claims = NULL;
 	const char *iss, *sub;
 	int rc;
 
-	rc = jws_verify_jwks(&claims, hint, z->r->env->jwks, algs);
+	rc = jws_verify_jwks(&claims, hint, ks->jwks, algs);
+	keyset_release(ks);
 	if (rc)
 		return rc;
 	iss = json_string_value(json_object_get(claims, "iss"));
@@ -361,6 +363,10 @@ int authorize_finish(struct oidc_req *r, json_t *params, const struct session *s
 	static const char sql[] =
 	    "INSERT INTO codes (code_hash, env, client_id, redirect_uri, grant_data, "
 	    "code_challenge, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+	static const char sql_client[] =
+	    "INSERT INTO session_clients (env, sid, client_id, first_at, last_at) VALUES ($1, $2, "
+	    "$3, $4, $5) ON CONFLICT (env, sid, client_id) DO UPDATE SET last_at = "
+	    "excluded.last_at";
 	struct grant g = {0};
 	char code[64], hash[CRYPTO_HASH_HEX], acr[ACR_MAX];
 	const char *kv[6];
@@ -397,6 +403,10 @@ int authorize_finish(struct oidc_req *r, json_t *params, const struct session *s
 	rc = store_exec(r->p->store, sql, "ttttttii", hash, r->env->name, g.client_id,
 	                pget(params, "redirect_uri"), data, pget(params, "code_challenge"), now,
 	                now + CODE_TTL);
+	/* the session has now signed in to this client: its logout will tell it */
+	if (rc >= 0)
+		rc = store_exec(r->p->store, sql_client, "tttii", r->env->name, s->sid, g.client_id,
+		                now, now);
 	if (rc < 0)
 		goto out;
 	kv[0] = "code", kv[1] = code, kv[2] = "state", kv[3] = pget(params, "state");

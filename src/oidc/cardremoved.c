@@ -3,7 +3,6 @@
  * ends the session; back-channel logout to clients comes with sessions). */
 #include <string.h>
 
-#include "audit/audit.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "oidc/oidc_int.h"
@@ -11,7 +10,6 @@
 int smartcard_removed_handle(struct oidc_req *r)
 {
 	const char *token;
-	json_t *detail;
 	int ended = 0, rc;
 
 	r->res->route = "smartcard_removed";
@@ -23,19 +21,8 @@ int smartcard_removed_handle(struct oidc_req *r)
 	    strlen(token) > 100)
 		return http_send_oauth_error(r->res, 400, "invalid_request",
 		                             "removal_token is required");
-	rc = store_begin(r->p->store);
-	if (rc)
-		return rc;
+	/* each session ends in its own transaction, audited, its clients told */
 	rc = session_end_by_removal(r, token, &ended);
-	if (!rc && ended) {
-		detail = json_pack("{s:s, s:s, s:i}", "env", r->env->name, "reason", "card_removed",
-		                   "sessions", ended);
-		rc = detail
-		         ? audit_record(r->p->store, "agent", "session.ended", "smartcard", detail)
-		         : CAREID_ENOMEM;
-		json_decref(detail);
-	}
-	rc = rc ? (store_rollback(r->p->store), rc) : store_commit(r->p->store);
 	if (rc)
 		return rc;
 	log_pack(LOG_INFO, "smartcard_removed", "{s:s, s:s, s:i}", "request_id", r->req->request_id,

@@ -56,10 +56,11 @@ int claims_id_token(json_t **out, struct oidc_req *r, const struct grant *g,
 		goto out;
 	c = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:O, s:s, s:s, s:s, s:s}", "iss",
 	              r->env->issuer, "sub", g->uid, "aud", g->client_id, "azp", g->client_id,
-	              "exp", (json_int_t)(now + ID_TOKEN_TTL), "iat", (json_int_t)now, "auth_time",
-	              (json_int_t)g->auth_time, "acr", g->acr, "amr", g->amr, "sid", g->sid,
-	              "at_hash", at_hash, "id_assurance_level", level(r->a, u->id_assurance_level),
-	              "authentication_assurance_level", level(r->a, g->aal));
+	              "exp", (json_int_t)(now + r->p->id_token_ttl), "iat", (json_int_t)now,
+	              "auth_time", (json_int_t)g->auth_time, "acr", g->acr, "amr", g->amr, "sid",
+	              g->sid, "at_hash", at_hash, "id_assurance_level",
+	              level(r->a, u->id_assurance_level), "authentication_assurance_level",
+	              level(r->a, g->aal));
 	if (!c) {
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 		goto out;

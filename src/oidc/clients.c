@@ -314,6 +314,17 @@ static int validate(const struct client_new *c, const char *method, const char *
 	} else if (c->jwks || c->jwks_uri) {
 		return careid_error_set(CAREID_EINVALID, "a JWKS is only for private_key_jwt");
 	}
+	if (c->npost_logout > MAX_REDIRECTS)
+		return careid_error_set(CAREID_EINVALID, "at most %d post-logout redirect URIs",
+		                        MAX_REDIRECTS);
+	for (size_t i = 0; i < c->npost_logout; i++) {
+		rc = client_check_redirect_uri(c->post_logout_uris[i]);
+		if (rc)
+			return careid_error_set(CAREID_EINVALID,
+			                        "post-logout redirect URI %s: https, or http on a "
+			                        "loopback host, without a fragment",
+			                        c->post_logout_uris[i]);
+	}
 	if (c->backchannel_logout_uri && client_check_redirect_uri(c->backchannel_logout_uri))
 		return careid_error_set(CAREID_EINVALID,
 		                        "the back-channel logout URI must be https (or loopback)");
@@ -332,6 +343,8 @@ int client_add(json_t **out, store *s, const struct secrets *sec, const struct c
 	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 	static const char sql_uri[] =
 	    "INSERT INTO client_redirect_uris (env, client_id, uri) VALUES ($1, $2, $3)";
+	static const char sql_logout_uri[] =
+	    "INSERT INTO client_post_logout_uris (env, client_id, uri) VALUES ($1, $2, $3)";
 	const char *method = c->auth_method ? c->auth_method : "client_secret_basic";
 	const char *alg = c->id_token_alg ? c->id_token_alg : "RS256";
 	char digits[13], client_id[64], secret[64], hash[CRYPTO_HASH_HEX];
@@ -368,6 +381,12 @@ int client_add(json_t **out, store *s, const struct secrets *sec, const struct c
 		if (rc == CAREID_EEXISTS)
 			rc = 0; /* the same URI given twice */
 	}
+	for (size_t i = 0; rc >= 0 && i < c->npost_logout; i++) {
+		rc =
+		    store_exec(s, sql_logout_uri, "ttt", c->env, client_id, c->post_logout_uris[i]);
+		if (rc == CAREID_EEXISTS)
+			rc = 0;
+	}
 	if (rc < 0) {
 		store_rollback(s);
 		goto out;
@@ -390,6 +409,8 @@ int client_delete(store *s, const char *env, const char *client_id)
 {
 	static const char sql_uris[] =
 	    "DELETE FROM client_redirect_uris WHERE env = $1 AND client_id = $2";
+	static const char sql_logout_uris[] =
+	    "DELETE FROM client_post_logout_uris WHERE env = $1 AND client_id = $2";
 	static const char sql_client[] = "DELETE FROM clients WHERE env = $1 AND client_id = $2";
 	int rc = store_begin(s);
 
@@ -397,10 +418,27 @@ int client_delete(store *s, const char *env, const char *client_id)
 		return rc;
 	rc = store_exec(s, sql_uris, "tt", env, client_id);
 	if (rc >= 0)
+		rc = store_exec(s, sql_logout_uris, "tt", env, client_id);
+	if (rc >= 0)
 		rc = store_exec(s, sql_client, "tt", env, client_id);
 	if (rc <= 0) {
 		store_rollback(s);
 		return rc < 0 ? rc : careid_error_set(CAREID_ENOTFOUND, "unknown client");
 	}
 	return store_commit(s);
+}
+
+bool client_post_logout_registered(store *s, const char *env, const char *client_id,
+                                   const char *uri)
+{
+	static const char sql[] = "SELECT 1 FROM client_post_logout_uris WHERE env = $1 AND "
+	                          "client_id = $2 AND uri = $3";
+	store_stmt *st = NULL;
+	bool found;
+
+	if (!env || !client_id || !uri)
+		return false;
+	found = store_query(s, &st, sql, "ttt", env, client_id, uri) == 0 && store_next(st) == 1;
+	store_done(st);
+	return found;
 }

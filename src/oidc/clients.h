@@ -66,6 +66,8 @@ struct client_new {
 	const char *userinfo_alg;
 	const char *backchannel_logout_uri;
 	const char *default_acr;
+	const char *const *post_logout_uris; /* RP-initiated logout, may be 0 of them */
+	size_t npost_logout;
 };
 
 /*
@@ -74,6 +76,11 @@ struct client_new {
  * CAREID_EINVALID with a message for anything unacceptable.
  */
 int client_add(json_t **out, store *s, const struct secrets *sec, const struct client_new *c);
+
+/* True when `uri` is registered (exactly) as a post-logout redirect URI of
+ * client `client_id` in `env`. */
+bool client_post_logout_registered(store *s, const char *env, const char *client_id,
+                                   const char *uri);
 
 /* Removes a client and its redirect URIs (its own transaction). Used to undo
  * a registration whose caller could not record it; CAREID_ENOTFOUND when

@@ -1,4 +1,5 @@
-/* /.well-known/openid-configuration and /connect/jwk_uri: built once at start. */
+/* /.well-known/openid-configuration (built once at start) and /connect/jwk_uri
+ * (the keyring's current JWKS). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,12 +94,13 @@ int discovery_build(provider *p, struct env_state *e)
 	for (size_t i = 0; acr_list && acrs[i]; i++)
 		if (acr_methods(acrs[i]) & e->offered)
 			json_array_append_new(acr_list, json_string(acrs[i]));
-	/* end_session, introspection and revocation endpoints are advertised
-	 * once they exist (issue 5): a client must never be sent to a 404. */
-	d = json_pack("{s:s, s:o, s:o, s:o, s:o}", "issuer", e->issuer, "authorization_endpoint",
-	              endpoint(e, "/authorize"), "token_endpoint", endpoint(e, "/access_token"),
-	              "userinfo_endpoint", endpoint(e, "/userinfo"), "jwks_uri",
-	              endpoint(e, "/connect/jwk_uri"));
+	d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "issuer", e->issuer,
+	              "authorization_endpoint", endpoint(e, "/authorize"), "token_endpoint",
+	              endpoint(e, "/access_token"), "userinfo_endpoint", endpoint(e, "/userinfo"),
+	              "jwks_uri", endpoint(e, "/connect/jwk_uri"), "end_session_endpoint",
+	              endpoint(e, "/connect/endSession"), "revocation_endpoint",
+	              endpoint(e, "/token/revoke"), "introspection_endpoint",
+	              endpoint(e, "/introspect"));
 	if (!d || !acr_list) {
 		json_decref(d);
 		json_decref(acr_list);
@@ -115,6 +117,13 @@ int discovery_build(provider *p, struct env_state *e)
 	json_object_set_new(d, "token_endpoint_auth_methods_supported", strings(auth_methods));
 	json_object_set_new(d, "token_endpoint_auth_signing_alg_values_supported",
 	                    strings(assertion_algs));
+	/* revocation and introspection authenticate clients as the token endpoint does */
+	json_object_set_new(d, "revocation_endpoint_auth_methods_supported", strings(auth_methods));
+	json_object_set_new(d, "introspection_endpoint_auth_methods_supported",
+	                    strings(auth_methods));
+	json_object_set_new(d, "backchannel_logout_supported", json_true());
+	json_object_set_new(d, "backchannel_logout_session_supported", json_true());
+	json_object_set_new(d, "frontchannel_logout_supported", json_false());
 	json_object_set_new(d, "code_challenge_methods_supported", json_pack("[s]", "S256"));
 	json_object_set_new(d, "claims_supported", strings(claims));
 	json_object_set_new(d, "claim_types_supported", json_pack("[s]", "normal"));
@@ -131,19 +140,19 @@ int discovery_build(provider *p, struct env_state *e)
 	json_object_set_new(d, "authorization_response_iss_parameter_supported", json_true());
 	e->discovery = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(d);
-	e->jwks_text = json_dumps(e->jwks, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (!e->discovery || !e->jwks_text)
+	if (!e->discovery)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	return 0;
 }
 
-static int send_cached(struct oidc_req *r, const char *text)
+/* `cache_control`: how long caches may keep it. */
+static int send_cached(struct oidc_req *r, const char *text, const char *cache_control)
 {
 	if (strcmp(r->req->method, "GET") != 0 && strcmp(r->req->method, "HEAD") != 0) {
 		http_add_header(r->res, "Allow", "GET, HEAD");
 		return oidc_error_json(r, 405, "invalid_request", "use GET");
 	}
-	if (http_add_header(r->res, "Cache-Control", "public, max-age=300") ||
+	if (http_add_header(r->res, "Cache-Control", cache_control) ||
 	    http_add_header(r->res, "Access-Control-Allow-Origin", "*"))
 		return CAREID_ENOMEM;
 	return http_send(r->res, 200, "application/json", text, strlen(text));
@@ -152,11 +161,18 @@ static int send_cached(struct oidc_req *r, const char *text)
 int discovery_handle(struct oidc_req *r)
 {
 	r->res->route = "discovery";
-	return send_cached(r, r->env->discovery);
+	return send_cached(r, r->env->discovery, "public, max-age=300");
 }
 
 int jwks_handle(struct oidc_req *r)
 {
+	const struct keyset *ks = keyring_get(r->env->keys);
+	int rc;
+
 	r->res->route = "jwks";
-	return send_cached(r, r->env->jwks_text);
+	/* a rotated key signs at once: caches keep the JWKS for a minute only
+	 * (relying parties also refetch it for an unknown kid) */
+	rc = send_cached(r, ks->jwks_text, "public, max-age=60");
+	keyset_release(ks);
+	return rc;
 }

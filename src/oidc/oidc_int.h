@@ -23,18 +23,20 @@
 #define SESSION_MAX_TTL   (12 * 3600)
 #define PARAM_MAX         2048 /* state, nonce, login_hint, … */
 
+typedef struct keyring keyring;
+
 struct env_state {
 	int index;
 	const char *name;
-	char *issuer;         /* full URL */
-	char *issuer_path;    /* its path, e.g. "/realms/mock" */
-	char *cookie_session; /* "careid_session_<env>" */
-	signing_key *key;     /* the active signing key */
-	json_t *jwks;         /* public keys, for verifying our own tokens */
-	char *discovery;      /* prebuilt JSON documents */
-	char *jwks_text;
+	char *issuer;            /* full URL */
+	char *issuer_path;       /* its path, e.g. "/realms/mock" */
+	char *cookie_session;    /* "careid_session_<env>" */
+	keyring *keys;           /* signing keys: keyring_get() */
+	char *discovery;         /* prebuilt JSON document */
 	unsigned offered;        /* authentication methods this environment offers */
 	const char *default_acr; /* NULL: any offered method */
+	int64_t session_idle;    /* seconds a session lives without use */
+	int64_t session_max;     /* seconds a session lives at most */
 };
 
 /* jwks_cache.c: clients' jwks_uri documents, shared by the worker threads. */
@@ -54,6 +56,7 @@ struct provider {
 	char *origin;    /* scheme://host[:port] of public_url: WebAuthn's and the agent's origin */
 	char *rp_id;     /* its host: the WebAuthn relying party ID */
 	char *agent_url; /* the smartcard identity agent, as browsers reach it */
+	int64_t id_token_ttl; /* seconds, at most ID_TOKEN_TTL */
 	bool secure;
 	struct secrets secrets;
 	struct env_state envs[ENV_COUNT];
@@ -106,8 +109,34 @@ const char *oidc_svg_data_uri(arena *a, const char *svg);
 /* no-store and no-cache headers for responses carrying tokens */
 int oidc_no_store(struct http_response *res);
 
-/* keys.c */
-int keys_load_env(provider *p, struct env_state *e);
+/*
+ * keys.c: an environment's signing keys as the worker threads see them. A
+ * keyset is an immutable snapshot: the key that signs and the JWKS published
+ * with it, always consistent with each other. The keyring owns the current
+ * snapshot and replaces it when the store's signing_keys change (a rotation
+ * by the CLI or another node, a retired key dropping out of the JWKS): the
+ * first keyring_get() a second or more after the last look at the store
+ * looks again (two cheap columns; the keys are loaded only when they
+ * changed), while other threads go on with the snapshot they get. Readers
+ * hold a reference for as long as they use the keyset, so a swap never frees
+ * keys in use.
+ */
+struct keyset {
+	const signing_key *signer; /* signs everything issued now */
+	const json_t *jwks;        /* {"keys": […]}: the signer and the retired keys still
+	                              published (keys.h), to verify our own tokens */
+	const char *jwks_text;     /* jwks, compact: the jwks_uri document */
+};
+/* Loads `env`'s keys from `s` (borrowed, outlives the keyring), generating
+ * the first key when there is none. */
+int keyring_new(keyring **out, store *s, const char *env);
+void keyring_free(keyring *kr);
+/* The current keys, never NULL: a reference, given back with keyset_release(). */
+const struct keyset *keyring_get(keyring *kr);
+void keyset_release(const struct keyset *ks);
+/* Looks at the store now (keyring_get() does when a look is due); on failure
+ * the keys stay as they were. */
+int keyring_refresh(keyring *kr);
 
 /* discovery.c */
 /* The scopes careid knows (CIS2's), NULL-terminated. */
@@ -188,6 +217,9 @@ struct client_auth {
 int client_authenticate(struct client_auth *ca, struct oidc_req *r);
 void client_auth_release(struct client_auth *ca);
 
+/* endsession.c: RP-initiated logout at /connect/endSession */
+int endsession_handle(struct oidc_req *r);
+
 /* cardremoved.c: the identity agent reports a removed smartcard */
 int smartcard_removed_handle(struct oidc_req *r);
 
@@ -197,6 +229,11 @@ int account_handle(struct oidc_req *r);
 /* token.c, userinfo.c */
 int token_handle(struct oidc_req *r);
 int userinfo_handle(struct oidc_req *r);
+
+/* revoke.c (RFC 7009), introspect.c (RFC 7662): clients authenticate as at
+ * the token endpoint and act on their own tokens only. */
+int revoke_handle(struct oidc_req *r);
+int introspect_handle(struct oidc_req *r);
 
 /* claims.c */
 int claims_id_token(json_t **out, struct oidc_req *r, const struct grant *g,

@@ -7,6 +7,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "oidc/oidc_int.h"
+#include "oidc/sessions.h"
 
 /* The path of an absolute URL ("" when it has none). */
 static const char *url_path(const char *url)
@@ -17,7 +18,8 @@ static const char *url_path(const char *url)
 	return p ? p : "";
 }
 
-static int env_init(provider *p, struct env_state *e, int i, const char *issuer)
+static int env_init(provider *p, struct env_state *e, int i, const char *issuer,
+                    const struct provider_opts *opts)
 {
 	int rc;
 
@@ -50,7 +52,9 @@ static int env_init(provider *p, struct env_state *e, int i, const char *issuer)
 		e->offered = AUTHN_TOTP | AUTHN_PASSKEY | AUTHN_FIDO2 | AUTHN_SMARTCARD;
 		e->default_acr = "AAL3_ANY";
 	}
-	rc = keys_load_env(p, e);
+	e->session_idle = opts->session_idle[i] > 0 ? opts->session_idle[i] : SESSION_IDLE_TTL;
+	e->session_max = opts->session_max[i] > 0 ? opts->session_max[i] : SESSION_MAX_TTL;
+	rc = keyring_new(&e->keys, p->store, e->name);
 	if (!rc)
 		rc = discovery_build(p, e);
 	return rc;
@@ -110,6 +114,9 @@ int provider_new(provider **out, const struct provider_opts *opts)
 	while (n && p->public_url[n - 1] == '/')
 		p->public_url[--n] = '\0';
 	p->secure = strncmp(p->public_url, "https://", 8) == 0;
+	p->id_token_ttl = opts->id_token_ttl > 0 && opts->id_token_ttl < ID_TOKEN_TTL
+	                      ? opts->id_token_ttl
+	                      : ID_TOKEN_TTL;
 	rc = origin_parts(p);
 	if (rc)
 		goto out;
@@ -128,7 +135,7 @@ int provider_new(provider **out, const struct provider_opts *opts)
 	}
 	rc = secrets_load(&p->secrets, p->store);
 	for (int i = 0; !rc && i < ENV_COUNT; i++)
-		rc = env_init(p, &p->envs[i], i, opts->issuers[i]);
+		rc = env_init(p, &p->envs[i], i, opts->issuers[i], opts);
 	for (int i = 0; !rc && i < ENV_COUNT; i++)
 		for (int j = 0; !rc && j < ENV_COUNT; j++)
 			if (i != j && paths_overlap(p->envs[i].issuer_path, p->envs[j].issuer_path))
@@ -156,10 +163,8 @@ void provider_free(provider *p)
 		free(e->issuer);
 		free(e->issuer_path);
 		free(e->cookie_session);
-		signing_key_free(e->key);
-		json_decref(e->jwks);
+		keyring_free(e->keys);
 		free(e->discovery);
-		free(e->jwks_text);
 	}
 	memset(&p->secrets, 0, sizeof(p->secrets));
 	jwks_cache_free(p->jwks);
@@ -201,6 +206,23 @@ int provider_token_subject(provider *p, int env, const char *token, char **uid_o
 	return rc;
 }
 
+int provider_sweep(provider *p, int *ended_out)
+{
+	int64_t now = clock_now();
+	int total = 0, rc = 0;
+
+	for (int i = 0; !rc && i < ENV_COUNT; i++) {
+		int n = 0;
+
+		rc = sessions_expire(&n, p->store, p->envs[i].name, now,
+		                     now - p->envs[i].session_idle);
+		total += n;
+	}
+	if (ended_out)
+		*ended_out = total;
+	return rc;
+}
+
 const struct secrets *provider_secrets(const provider *p)
 {
 	return &p->secrets;
@@ -221,9 +243,12 @@ static const struct route {
     {"/login", login_handle},
     {"/select-role", select_role_handle},
     {"/smartcard/removed", smartcard_removed_handle},
+    {"/connect/endSession", endsession_handle},
     {"/account", account_handle},
     {"/access_token", token_handle},
     {"/userinfo", userinfo_handle},
+    {"/token/revoke", revoke_handle},
+    {"/introspect", introspect_handle},
 };
 
 int provider_handle(provider *p, struct http_request *req, struct http_response *res)

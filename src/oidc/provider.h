@@ -26,6 +26,12 @@ struct provider_opts {
 	const char *public_url;     /* e.g. "http://127.0.0.1:8080", no trailing slash */
 	/* Issuer per environment; NULL entries default to {public_url}/realms/{env}. */
 	const char *issuers[ENV_COUNT];
+	/* Lifetime of ID tokens in seconds, 1 to 3600; 0: 3600 (the longest, which
+	 * a retired signing key stays published for). */
+	int64_t id_token_ttl;
+	/* Session timeouts per environment in seconds; 0: 8 hours idle, 12 at most. */
+	int64_t session_idle[ENV_COUNT];
+	int64_t session_max[ENV_COUNT];
 	/* Where sign-in pages find the smartcard identity agent (careid agent);
 	 * NULL: http://127.0.0.1:8086. */
 	const char *agent_url;
@@ -51,6 +57,13 @@ const char *provider_issuer(const provider *p, int env);
  * token. Lets careid's own APIs accept the bearer tokens of its environments.
  */
 int provider_token_subject(provider *p, int env, const char *token, char **uid_out);
+
+/*
+ * Ends the sessions of every environment that were idle or past their
+ * absolute timeout (their clients are told by back-channel logout). For a
+ * periodic sweep; `*ended_out` (may be NULL) counts them.
+ */
+int provider_sweep(provider *p, int *ended_out);
 
 /* The keys shared by careid's services (CSRF, keyed hashes). Borrowed. */
 const struct secrets *provider_secrets(const provider *p);

@@ -154,6 +154,7 @@ int rp_callback(rp *r, struct http_request *req, struct http_response *res, stru
 	const char *cookie = http_cookie(req, r->cookie), *code = form_get(&req->query, "code");
 	const char *state = form_get(&req->query, "state"), *err = form_get(&req->query, "error");
 	struct env_state *env = &r->p->envs[r->env];
+	const struct keyset *ks;
 	struct fetch_result tr = {0}, ur = {0};
 	struct cookie_attrs clear = {
 	    .path = r->cookie_path, .max_age = -1, .secure = provider_secure_cookies(r->p)};
@@ -208,8 +209,11 @@ int rp_callback(rp *r, struct http_request *req, struct http_response *res, stru
 	tokens = json_loads(tr.body.ptr, 0, NULL);
 	id_token = json_string_value(json_object_get(tokens, "id_token"));
 	access = json_string_value(json_object_get(tokens, "access_token"));
-	if (!id_token || !access || jws_verify_jwks(&out->claims, id_token, env->jwks, algs) ||
-	    jws_peek(id_token, &out->header, NULL)) {
+	ks = keyring_get(env->keys);
+	rc = id_token && access ? jws_verify_jwks(&out->claims, id_token, ks->jwks, algs)
+	                        : CAREID_EINVALID;
+	keyset_release(ks);
+	if (rc || jws_peek(id_token, &out->header, NULL)) {
 		rc = fail(out, "invalid_id_token", "The ID token did not verify.");
 		goto out;
 	}

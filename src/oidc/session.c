@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "crypto/random.h"
 #include "oidc/oidc_int.h"
+#include "oidc/sessions.h"
 
 int session_current(struct session *out, struct oidc_req *r)
 {
@@ -25,7 +26,7 @@ int session_current(struct session *out, struct oidc_req *r)
 		return CAREID_ENOTFOUND;
 	crypto_keyed_hash(hash, r->p->secrets.hash_key, cookie);
 	rc = store_query(r->p->store, &st, sql, "ttii", hash, r->env->name, now,
-	                 now - SESSION_IDLE_TTL);
+	                 now - r->env->session_idle);
 	if (rc)
 		goto out;
 	rc = store_next(st);
@@ -72,7 +73,7 @@ static int session_upgrade(struct session *out, struct oidc_req *r, const char *
 	methods |= cur.methods;
 	rc = store_exec(r->p->store, sql, "tittiitttti", new_hash, (int64_t)methods, acr, amr,
 	                (int64_t)authn_method_aal(methods), now, removal_hash, old_hash,
-	                r->env->name, uid, now - SESSION_IDLE_TTL);
+	                r->env->name, uid, now - r->env->session_idle);
 	if (rc <= 0)
 		return rc < 0 ? rc : 1;
 	*out = cur;
@@ -87,6 +88,20 @@ static int session_upgrade(struct session *out, struct oidc_req *r, const char *
 	return (out->acr && out->amr && out->id_hash) ? 0 : CAREID_ENOMEM;
 }
 
+/* Ends this browser's live session (another user signs in over it). */
+static int session_end_current(struct oidc_req *r, const char *new_uid)
+{
+	struct session cur;
+	int rc = session_current(&cur, r);
+
+	if (rc == CAREID_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	return sessions_end(NULL, NULL, r->p->store, r->env->name, cur.sid, SESSION_END_REPLACED,
+	                    new_uid);
+}
+
 int session_start(struct session *out, struct oidc_req *r, const char *uid, unsigned methods,
                   const char *acr, const char *removal_token)
 {
@@ -94,8 +109,6 @@ int session_start(struct session *out, struct oidc_req *r, const char *uid, unsi
 	    "INSERT INTO sessions (id_hash, env, sid, uid, auth_time, acr, amr, aal, "
 	    "created_at, last_seen, expires_at, methods, removal_hash) VALUES ($1, $2, $3, $4, "
 	    "$5, $6, $7, $8, $9, $10, $11, $12, $13)";
-	static const char sql_end[] =
-	    "UPDATE sessions SET ended_at = $1 WHERE id_hash = $2 AND ended_at IS NULL";
 	const char *old = http_cookie(r->req, r->env->cookie_session);
 	char token[64], sid[64], hash[CRYPTO_HASH_HEX], old_hash[CRYPTO_HASH_HEX];
 	char removal_hash[CRYPTO_HASH_HEX];
@@ -126,14 +139,16 @@ int session_start(struct session *out, struct oidc_req *r, const char *uid, unsi
 			return rc;
 		if (rc == 0)
 			return http_set_cookie(r->res, r->env->cookie_session, token, &attrs);
-		/* A new sign-in replaces the browser's previous session in this environment. */
-		rc = store_exec(r->p->store, sql_end, "it", now, old_hash);
+		/* A new sign-in replaces the browser's previous session in this
+		 * environment: it ends, and its clients are told. */
+		rc = session_end_current(r, uid);
 		if (rc < 0)
 			return rc;
 	}
-	rc = store_exec(r->p->store, sql, "ttttittiiiiit", hash, r->env->name, sid, uid, now, acr,
-	                amr, (int64_t)authn_method_aal(methods), now, now, now + SESSION_MAX_TTL,
-	                (int64_t)methods, removal_token ? removal_hash : NULL);
+	rc =
+	    store_exec(r->p->store, sql, "ttttittiiiiit", hash, r->env->name, sid, uid, now, acr,
+	               amr, (int64_t)authn_method_aal(methods), now, now, now + r->env->session_max,
+	               (int64_t)methods, removal_token ? removal_hash : NULL);
 	if (rc < 0)
 		return rc;
 	rc = http_set_cookie(r->res, r->env->cookie_session, token, &attrs);
@@ -154,18 +169,33 @@ int session_start(struct session *out, struct oidc_req *r, const char *uid, unsi
 
 int session_end_by_removal(struct oidc_req *r, const char *removal_token, int *ended_out)
 {
-	static const char sql[] = "UPDATE sessions SET ended_at = $1 WHERE removal_hash = $2 AND "
-	                          "env = $3 AND ended_at IS NULL";
+	static const char sql[] = "SELECT sid FROM sessions WHERE removal_hash = $1 AND env = $2 "
+	                          "AND ended_at IS NULL LIMIT 100";
 	char hash[CRYPTO_HASH_HEX];
+	store_stmt *st = NULL;
+	json_t *sids = json_array();
 	int rc;
 
 	*ended_out = 0;
+	if (!sids)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	crypto_keyed_hash(hash, r->p->secrets.hash_key, removal_token);
-	rc = store_exec(r->p->store, sql, "itt", clock_now(), hash, r->env->name);
-	if (rc < 0)
-		return rc;
-	*ended_out = rc;
-	return 0;
+	rc = store_query(r->p->store, &st, sql, "tt", hash, r->env->name);
+	while (!rc && (rc = store_next(st)) == 1)
+		rc = json_array_append_new(sids, json_string(store_text(st, 0)))
+		         ? careid_error_set(CAREID_ENOMEM, "out of memory")
+		         : 0;
+	store_done(st);
+	for (size_t i = 0; rc >= 0 && i < json_array_size(sids); i++) {
+		int one = 0;
+
+		rc = sessions_end(&one, NULL, r->p->store, r->env->name,
+		                  json_string_value(json_array_get(sids, i)),
+		                  SESSION_END_CARD_REMOVED, "agent");
+		*ended_out += one;
+	}
+	json_decref(sids);
+	return rc < 0 ? rc : 0;
 }
 
 int session_touch(struct oidc_req *r, const struct session *s)

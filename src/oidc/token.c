@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -33,17 +34,35 @@ static int store_token(struct oidc_req *r, const char *kind, const char *token,
 	return rc < 0 ? rc : 0;
 }
 
+/* The audit event of a change to user `uid`'s tokens; `detail` is consumed.
+ * Runs inside the caller's transaction. */
+static int audit(struct oidc_req *r, const char *actor, const char *action, const char *uid,
+                 json_t *detail)
+{
+	const char *subject = arena_printf(r->a, "user:%s", uid);
+	int rc;
+
+	if (!detail || !subject)
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+	else
+		rc = audit_record(r->p->store, actor, action, subject, detail);
+	json_decref(detail);
+	return rc;
+}
+
 /*
  * Issues an access token (for grant `g`), a refresh token (for `rg`, the
  * grant a later refresh starts from) and an ID token. Runs inside the
  * caller's transaction, which it commits once the tokens are stored, so the
- * step that made them valid (a code or refresh token used up) and the tokens
- * themselves commit together: a concurrent replay either sees neither or
- * finds the tokens to revoke.
+ * step that made them valid (a code or refresh token used up), the tokens
+ * themselves and their audit event ("token.issued" for a code,
+ * "token.refreshed" for a refresh token) commit together: a concurrent
+ * replay either sees neither or finds the tokens to revoke.
  */
 static int issue(struct oidc_req *r, const struct client *c, const struct grant *g,
-                 const struct grant *rg, const char *code_hash)
+                 const struct grant *rg, const char *code_hash, const char *grant_type)
 {
+	bool refreshed = strcmp(grant_type, "refresh_token") == 0;
 	char access[64], refresh[64];
 	char *grant_text = NULL, *refresh_text = NULL, *id_token = NULL;
 	json_t *claims = NULL, *body;
@@ -64,6 +83,11 @@ static int issue(struct oidc_req *r, const struct client *c, const struct grant 
 	if (!rc)
 		rc = store_token(r, "refresh", refresh, c, rg, refresh_text, code_hash,
 		                 REFRESH_TOKEN_TTL);
+	if (!rc)
+		rc = audit(r, c->client_id, refreshed ? "token.refreshed" : "token.issued", g->uid,
+		           json_pack("{s:s, s:s, s:s, s:s, s:s}", "env", r->env->name, "grant_type",
+		                     grant_type, "client_id", c->client_id, "sid", g->sid, "scope",
+		                     g->scope));
 	if (rc)
 		goto fail;
 	rc = store_commit(r->p->store);
@@ -74,8 +98,12 @@ static int issue(struct oidc_req *r, const struct client *c, const struct grant 
 		rc = oidc_error_json(r, 400, "invalid_grant", "the user no longer exists");
 		goto out;
 	}
-	if (!rc)
-		rc = jws_sign(&id_token, r->env->key, c->id_token_alg, "JWT", claims);
+	if (!rc) {
+		const struct keyset *ks = keyring_get(r->env->keys);
+
+		rc = jws_sign(&id_token, ks->signer, c->id_token_alg, "JWT", claims);
+		keyset_release(ks);
+	}
 	if (rc)
 		goto out;
 	body = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "access_token", access, "token_type",
@@ -84,8 +112,9 @@ static int issue(struct oidc_req *r, const struct client *c, const struct grant 
 	rc = oidc_no_store(r->res);
 	if (!rc)
 		rc = body ? http_send_json(r->res, 200, body) : CAREID_ENOMEM;
-	log_pack(LOG_INFO, "tokens_issued", "{s:s, s:s, s:s, s:s}", "request_id",
-	         r->req->request_id, "env", r->env->name, "client_id", c->client_id, "uid", g->uid);
+	log_pack(LOG_INFO, "tokens_issued", "{s:s, s:s, s:s, s:s, s:s}", "request_id",
+	         r->req->request_id, "env", r->env->name, "client_id", c->client_id, "uid", g->uid,
+	         "grant_type", grant_type);
 	goto out;
 fail:
 	store_rollback(r->p->store);
@@ -98,26 +127,37 @@ out:
 }
 
 /* Revokes every token a code issued, and every token refreshed from them (a
- * replayed code, RFC 6749 §4.1.2; a replayed refresh token, RFC 9700 §4.14.2). */
-static int revoke_by_code(struct oidc_req *r, const char *code_hash)
+ * replayed code, RFC 6749 §4.1.2; a replayed refresh token, RFC 9700 §4.14.2).
+ * `g` is the grant of the code or token replayed, `reason` "code_replayed" or
+ * "refresh_token_replayed"; the revocation is audited as
+ * "token.family_revoked" when it revoked anything. */
+static int revoke_by_code(struct oidc_req *r, const char *code_hash, const struct grant *g,
+                          const char *reason)
 {
 	static const char sql[] = "UPDATE tokens SET revoked_at = $1 WHERE code_hash = $2 AND "
 	                          "revoked_at IS NULL";
 	/* In its own write transaction: it takes the write lock first, so it
 	 * sees every token a concurrent winner committed. Callers hold none. */
-	int rc = store_begin(r->p->store);
+	int n, rc = store_begin(r->p->store);
 
 	if (rc)
 		return rc;
-	rc = store_exec(r->p->store, sql, "it", clock_now(), code_hash);
-	if (rc < 0) {
+	n = store_exec(r->p->store, sql, "it", clock_now(), code_hash);
+	rc = n < 0 ? n : 0;
+	if (n > 0)
+		rc = audit(r, "system", "token.family_revoked", g->uid,
+		           json_pack("{s:s, s:s, s:s, s:s, s:i}", "env", r->env->name, "reason",
+		                     reason, "client_id", g->client_id, "sid", g->sid,
+		                     "tokens_revoked", n));
+	if (rc) {
 		store_rollback(r->p->store);
 		return rc;
 	}
-	if (rc > 0)
-		log_pack(LOG_WARN, "code_replayed", "{s:s, s:s, s:i}", "request_id",
-		         r->req->request_id, "env", r->env->name, "tokens_revoked", rc);
-	return store_commit(r->p->store);
+	rc = store_commit(r->p->store);
+	if (!rc && n > 0)
+		log_pack(LOG_WARN, reason, "{s:s, s:s, s:i}", "request_id", r->req->request_id,
+		         "env", r->env->name, "tokens_revoked", n);
+	return rc;
 }
 
 static int code_grant(struct oidc_req *r, const struct client *c)
@@ -168,7 +208,7 @@ static int code_grant(struct oidc_req *r, const struct client *c)
 	if (used) {
 		store_done(st); /* its read snapshot would block the write */
 		st = NULL;
-		rc = revoke_by_code(r, hash);
+		rc = revoke_by_code(r, hash, &g, "code_replayed");
 		if (!rc)
 			rc = oidc_error_json(r, 400, "invalid_grant",
 			                     "the code has already been used");
@@ -211,13 +251,13 @@ static int code_grant(struct oidc_req *r, const struct client *c)
 		if (rc < 0)
 			goto out;
 		/* another request used it first; its tokens are committed by now */
-		rc = revoke_by_code(r, hash);
+		rc = revoke_by_code(r, hash, &g, "code_replayed");
 		if (!rc)
 			rc = oidc_error_json(r, 400, "invalid_grant",
 			                     "the code has already been used");
 		goto out;
 	}
-	rc = issue(r, c, &g, &g, hash);
+	rc = issue(r, c, &g, &g, hash, "authorization_code");
 out:
 	store_done(st);
 	return rc;
@@ -261,21 +301,26 @@ static int refresh_grant(struct oidc_req *r, const struct client *c)
 	}
 	code_hash = store_null(st, 2) ? NULL : arena_strdup(r->a, store_text(st, 2));
 	revoked = !store_null(st, 3);
+	rc = grant_from_text(&g, r->a, store_text(st, 1));
+	if (!rc && !store_null(st, 2) && !code_hash)
+		rc = CAREID_ENOMEM;
+	if (rc)
+		goto out;
 	if (revoked || store_int(st, 4) <= clock_now()) {
 		store_done(st);
 		st = NULL;
 		/* A rotated refresh token used again: whoever holds the current one
 		 * may be an attacker, so the whole family goes. */
-		rc = revoked && code_hash ? revoke_by_code(r, code_hash) : 0;
+		rc = revoked && code_hash
+		         ? revoke_by_code(r, code_hash, &g, "refresh_token_replayed")
+		         : 0;
 		if (!rc)
 			rc = oidc_error_json(r, 400, "invalid_grant",
 			                     revoked ? "the refresh token has been used already"
 			                             : "the refresh token has expired");
 		goto out;
 	}
-	rc = grant_from_text(&g, r->a, store_text(st, 1));
-	if (!rc)
-		rc = grant_from_text(&access, r->a, store_text(st, 1));
+	rc = grant_from_text(&access, r->a, store_text(st, 1));
 	if (rc)
 		goto out;
 	store_done(st);
@@ -307,13 +352,14 @@ static int refresh_grant(struct oidc_req *r, const struct client *c)
 	if (rc <= 0) {
 		store_rollback(r->p->store);
 		if (rc == 0) /* used by a concurrent request: a replay */
-			rc = code_hash ? revoke_by_code(r, code_hash) : 0;
+			rc = code_hash ? revoke_by_code(r, code_hash, &g, "refresh_token_replayed")
+			               : 0;
 		if (!rc)
 			rc = oidc_error_json(r, 400, "invalid_grant",
 			                     "the refresh token has been used already");
 		goto out;
 	}
-	rc = issue(r, c, &access, &g, code_hash);
+	rc = issue(r, c, &access, &g, code_hash, "refresh_token");
 out:
 	store_done(st);
 	return rc;

@@ -109,9 +109,12 @@ int userinfo_handle(struct oidc_req *r)
 	if (rc)
 		goto out;
 	if (c->userinfo_alg) {
+		const struct keyset *ks = keyring_get(r->env->keys);
+
 		json_object_set_new(claims, "iss", json_string(r->env->issuer));
 		json_object_set_new(claims, "aud", json_string(c->client_id));
-		rc = jws_sign(&jwt, r->env->key, c->userinfo_alg, "JWT", claims);
+		rc = jws_sign(&jwt, ks->signer, c->userinfo_alg, "JWT", claims);
+		keyset_release(ks);
 		if (!rc)
 			rc = http_send(r->res, 200, "application/jwt", jwt, strlen(jwt));
 	} else {

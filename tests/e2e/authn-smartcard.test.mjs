@@ -368,8 +368,10 @@ h.test('smartcard removal ends the session: prompt=none then answers login_requi
   });
   const ended = auditSince(server, mark).filter((r) => r.action === 'session.ended');
   assert.equal(ended.length, 1, JSON.stringify(ended));
-  assert.equal(ended[0].subject, 'smartcard');
-  assert.deepEqual(ended[0].detail, { env: 'mock', reason: 'card_removed', sessions: 1 });
+  assert.equal(ended[0].subject, `user:${UID}`);
+  assert.equal(ended[0].detail.env, 'mock');
+  assert.equal(ended[0].detail.reason, 'card_removed');
+  assert.equal(typeof ended[0].detail.sid, 'string');
 });
 
 h.test('step-up from an authenticator app to the smartcard keeps the session (same sid); removing the card then ends it', async (t, server) => {
@@ -475,7 +477,8 @@ h.test('a card on a PKCS#11 token (SoftHSM): issued onto the token, the agent si
   });
   const ended = auditSince(server, mark).filter((r) => r.action === 'session.ended');
   assert.equal(ended.length, 1, JSON.stringify(ended));
-  assert.deepEqual(ended[0].detail, { env: 'int', reason: 'card_removed', sessions: 1 });
+  assert.equal(ended[0].detail.env, 'int');
+  assert.equal(ended[0].detail.reason, 'card_removed');
 });
 
 h.test('a card on a PKCS#11 token: a wrong PIN issues nothing and starts no agent; an unknown token is named', async (t, server) => {

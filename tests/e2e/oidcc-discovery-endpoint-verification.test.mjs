@@ -29,16 +29,15 @@ for (const env of ENVS) {
     for (const [k, path] of Object.entries(endpoints)) {
       assert.equal(m[k], `${issuer}${path}`, `${k} must be the issuer + ${path} (CIS2 layout): ${show}`);
     }
-    // logout, introspection and revocation arrive with the sessions issue: until then they are
-    // not advertised (a client must not be sent to an endpoint that answers 404); when
-    // advertised they carry CIS2's names
-    const later = { end_session_endpoint: '/connect/endSession', introspection_endpoint: '/introspect', revocation_endpoint: '/token/revoke' };
-    for (const [k, path] of Object.entries(later)) {
-      if (m[k] === undefined) continue;
+    // logout, introspection and revocation carry CIS2's names, and exist
+    const more = { end_session_endpoint: '/connect/endSession', introspection_endpoint: '/introspect', revocation_endpoint: '/token/revoke' };
+    for (const [k, path] of Object.entries(more)) {
       assert.equal(m[k], `${issuer}${path}`, `${k} must be the issuer + ${path} (CIS2 layout): ${show}`);
       const probe = await fetch(m[k], { method: 'POST' });
       assert.notEqual(probe.status, 404, `${k} is advertised, so it must exist`);
     }
+    assert.equal(m.backchannel_logout_supported, true);
+    assert.equal(m.backchannel_logout_session_supported, true);
 
     const has = (k, v) => assert.ok(Array.isArray(m[k]) && m[k].includes(v), `${k} must contain ${JSON.stringify(v)}: ${JSON.stringify(m[k])}`);
     for (const s of CIS2_SCOPES) has('scopes_supported', s);

@@ -98,11 +98,13 @@ async function dropStaleTemplates(current) {
  * Start `careid serve --listen 127.0.0.1:0 --db sqlite:<fresh tmpdir>/careid.db --demo`.
  * Resolves once the first stdout line announced the URL and /readyz answered 200.
  * useTemplate: start from a copy of an already seeded demo store (see demoTemplate).
+ * dir: start on the store another server left in this directory (see kill()), not a fresh one.
+ * listen: ADDR:PORT (default 127.0.0.1:0); a fixed port keeps the issuers across a restart.
  */
-export async function startCareid({ demo = true, extraArgs = [], env = {}, readyTimeoutMs = 20000, useTemplate = demo } = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'careid-e2e-'));
+export async function startCareid({ demo = true, extraArgs = [], env = {}, readyTimeoutMs = 20000, useTemplate = demo, dir: reuseDir, listen = '127.0.0.1:0' } = {}) {
+  const dir = reuseDir || await mkdtemp(join(tmpdir(), 'careid-e2e-'));
   const db = `sqlite:${join(dir, 'careid.db')}`;
-  const template = useTemplate ? await demoTemplate() : undefined;
+  const template = useTemplate && !reuseDir ? await demoTemplate() : undefined;
   if (template) {
     for (const f of await readdir(template)) {
       if (f.startsWith('careid.db')) await copyFile(join(template, f), join(dir, f));
@@ -111,7 +113,7 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
     await cp(join(template, 'demo'), join(dir, 'demo'), { recursive: true }).catch(() => {});
   }
   const demoArgs = demo ? ['--demo', '--demo-dir', join(dir, 'demo')] : [];
-  const args = ['serve', '--listen', '127.0.0.1:0', '--db', db, ...demoArgs, ...extraArgs];
+  const args = ['serve', '--listen', listen, '--db', db, ...demoArgs, ...extraArgs];
   // e-mail goes to the test's own directory unless the test gave an SMTP receiver
   if (!extraArgs.includes('--smtp-url')) args.push('--mail-file', join(dir, 'mail.log'));
   // cwd = the repository: careid finds node_modules/nhsuk-frontend there by default
@@ -198,6 +200,14 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
         server.exitStatus = r;
       }
       if (!keepDir) await rm(dir, { recursive: true, force: true });
+      return server.exitStatus;
+    },
+    /** SIGKILL (no clean shutdown) and wait; the directory and its store stay (startCareid({dir})). */
+    async kill() {
+      server.stopped = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      server.exitStatus = await exited;
+      process.off('exit', killOnExit);
       return server.exitStatus;
     },
   };

@@ -1,0 +1,87 @@
+/* careid keys rotate|list: an environment's signing keys. */
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/env.h"
+#include "core/error.h"
+#include "crypto/random.h"
+#include "oidc/keys.h"
+
+static const struct opt OPTS[] = {
+    {"env", "ENV", "environment: mock, int, dep, live or portal (required)", false},
+    CLI_STORE_OPTS,
+    {NULL, NULL, NULL, false},
+};
+
+static int run(int argc, char **argv, const char *cmd, const char *usage, const char *desc,
+               int (*fn)(json_t **out, store *s, const char *env))
+{
+	const char *env;
+	store *s = NULL;
+	opts *o = NULL;
+	json_t *out = NULL;
+	int status;
+
+	status = cli_parse(&o, cmd, usage, desc, OPTS, argc - 1, argv + 1);
+	if (status != CLI_CONTINUE)
+		goto out;
+	env = opts_get(o, "env");
+	if (!env || !*env) {
+		status = cli_usage(cmd, "--env is required");
+		goto out;
+	}
+	if (!env_valid(env)) {
+		status =
+		    cli_usage(cmd, "unknown environment '%s' (mock, int, dep, live, portal)", env);
+		goto out;
+	}
+	if (crypto_init() || cli_open_store(&s, o) || fn(&out, s, env)) {
+		status = cli_fail();
+		goto out;
+	}
+	cli_print_json(out);
+	status = 0;
+out:
+	store_free(s);
+	opts_free(o);
+	return status;
+}
+
+int cmd_keys(int argc, char **argv)
+{
+	const char *sub = argc > 0 ? argv[0] : NULL;
+
+	if (sub && strcmp(sub, "rotate") == 0)
+		return run(
+		    argc, argv, "keys rotate", "keys rotate --env ENV [--db URL]",
+		    "Makes a new RSA-2048 key the one that signs ENV's ID tokens, signed\n"
+		    "userinfo and logout tokens, and retires the key that signed until now,\n"
+		    "in one transaction (audited as keys.rotated). The retired key stays in\n"
+		    "ENV's JWKS for an hour and five minutes, until what it signed has\n"
+		    "expired, then drops out. Running servers sharing the store follow within\n"
+		    "about a second. Prints {env, kid, created_at, retired: [{kid, retired_at,\n"
+		    "published_until}]} (Unix seconds).",
+		    keys_rotate);
+	if (sub && strcmp(sub, "list") == 0)
+		return run(
+		    argc, argv, "keys list", "keys list --env ENV [--db URL]",
+		    "Prints ENV's signing keys, newest first, as a JSON array of {kid, state,\n"
+		    "created_at, retired_at, published_until} (Unix seconds or null); state is\n"
+		    "signing, published (retired, still in the JWKS), expired (retired, out\n"
+		    "of the JWKS) or withdrawn.",
+		    keys_list);
+	if (sub && (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)) {
+		printf("usage: careid keys rotate|list --env ENV [options]\n\n"
+		       "  rotate  a new signing key; the previous one stays published until what\n"
+		       "          it signed has expired\n"
+		       "  list    the signing keys of an environment, as JSON\n\n"
+		       "'careid keys SUBCOMMAND --help' describes each.\n");
+		return 0;
+	}
+	if (!sub)
+		return cli_usage("keys", "a subcommand is required: rotate or list");
+	return cli_usage("keys", "unknown subcommand '%s' (rotate, list)", sub);
+}

@@ -1,0 +1,253 @@
+/* Back-channel logout: logout tokens queued with the session's end and
+ * delivered by the outbox (OpenID Connect Back-Channel Logout 1.0 §2.4–2.8). */
+#include "oidc/backchannel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "crypto/random.h"
+#include "http/fetch.h"
+#include "oidc/oidc_int.h"
+
+#define BCL_EVENT     "http://schemas.openid.net/event/backchannel-logout"
+#define BCL_TYP       "logout+jwt"
+#define BCL_TOKEN_TTL 120 /* seconds: the token is signed afresh for each attempt */
+#define BCL_TIMEOUT_S 5L  /* well under the outbox lease */
+#define BCL_MAX_FIELD 2048
+#define BCL_MAX_REPLY 200 /* bytes of the RP's answer kept with the attempt */
+
+int backchannel_enqueue(store *s, const char *env, const char *sid, const char *sub,
+                        int *queued_out)
+{
+	static const char sql[] =
+	    "SELECT sc.client_id, c.backchannel_logout_uri FROM session_clients sc "
+	    "JOIN clients c ON c.env = sc.env AND c.client_id = sc.client_id "
+	    "WHERE sc.env = $1 AND sc.sid = $2 AND c.backchannel_logout_uri IS NOT NULL "
+	    "ORDER BY sc.first_at, sc.client_id";
+	store_stmt *st = NULL;
+	json_t *targets = json_array(), *t;
+	int rc, queued = 0;
+	size_t i;
+
+	if (queued_out)
+		*queued_out = 0;
+	if (!targets)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	if (!s || !env || !sid || !sub) {
+		rc = careid_error_set(CAREID_EINVALID, "backchannel: no store, env, sid or sub");
+		goto out;
+	}
+	/* Read every target first: the outbox's INSERTs run after the cursor is
+	 * given back, which every backend allows. */
+	rc = store_query(s, &st, sql, "tt", env, sid);
+	while (rc == 0 && (rc = store_next(st)) == 1) {
+		const char *client_id = store_text(st, 0), *uri = store_text(st, 1);
+
+		rc = 0;
+		if (!client_id || !uri || !*uri)
+			continue;
+		t = json_pack("{s:s, s:s, s:s, s:s, s:s}", "env", env, "client_id", client_id,
+		              "sid", sid, "sub", sub, "uri", uri);
+		if (!t || json_array_append_new(targets, t) != 0)
+			rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+	}
+	store_done(st);
+	if (rc < 0)
+		goto out;
+	json_array_foreach(targets, i, t)
+	{
+		rc = outbox_enqueue(s, BACKCHANNEL_KIND, t, NULL);
+		if (rc < 0)
+			goto out;
+		queued++;
+	}
+	rc = 0;
+	if (queued_out)
+		*queued_out = queued;
+out:
+	json_decref(targets);
+	return rc;
+}
+
+/* What a queued message names; strings borrowed from the payload. */
+struct bcl_msg {
+	const char *env, *client_id, *sid, *sub, *uri;
+	int env_index;
+};
+
+static const char *bcl_field(const json_t *payload, const char *name)
+{
+	const char *v = json_string_value(json_object_get(payload, name));
+
+	return v && *v && strlen(v) <= BCL_MAX_FIELD ? v : NULL;
+}
+
+static int bcl_msg_parse(struct bcl_msg *m, const json_t *payload)
+{
+	m->env = bcl_field(payload, "env");
+	m->client_id = bcl_field(payload, "client_id");
+	m->sid = bcl_field(payload, "sid");
+	m->sub = bcl_field(payload, "sub");
+	m->uri = bcl_field(payload, "uri");
+	m->env_index = m->env ? env_index(m->env) : -1;
+	if (m->env_index < 0 || !m->client_id || !m->sid || !m->sub || !m->uri)
+		return careid_error_set(
+		    CAREID_EINVALID, "backchannel: payload lacks env, client_id, sid, sub or uri");
+	return 0;
+}
+
+/* The logout token for one client (§2.4): signed with the environment's
+ * current key and the client's ID token algorithm, explicitly typed, never a
+ * nonce. `*jti_out` (which needs 32 bytes) names it in the audit trail. */
+static int bcl_sign(char **out, char jti_out[32], provider *p, const struct bcl_msg *m,
+                    const char *alg)
+{
+	const struct env_state *e = &p->envs[m->env_index];
+	const struct keyset *ks;
+	int64_t now = clock_now();
+	json_t *claims;
+	int rc;
+
+	*out = NULL;
+	rc = crypto_random_token(jti_out, 32, 18);
+	if (rc < 0)
+		return rc;
+	claims = json_pack("{s:s, s:[s], s:I, s:I, s:s, s:s, s:s, s:{s:{}}}", "iss", e->issuer,
+	                   "aud", m->client_id, "iat", (json_int_t)now, "exp",
+	                   (json_int_t)(now + BCL_TOKEN_TTL), "jti", jti_out, "sid", m->sid, "sub",
+	                   m->sub, "events", BCL_EVENT);
+	if (!claims)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	ks = keyring_get(e->keys); /* the key that signs now, rotations included */
+	rc = jws_sign(out, ks->signer, alg, BCL_TYP, claims);
+	keyset_release(ks);
+	json_decref(claims);
+	return rc;
+}
+
+/* The RP's answer for the attempt's record: printable ASCII only, cut short. */
+static void bcl_reply_excerpt(struct buf *detail, const struct fetch_result *res)
+{
+	char text[BCL_MAX_REPLY + 1];
+	size_t n = 0;
+
+	for (size_t i = 0; i < res->body.len && n < BCL_MAX_REPLY; i++) {
+		unsigned char c = (unsigned char)res->body.ptr[i];
+
+		text[n++] = c >= 0x20 && c < 0x7f ? (char)c : ' ';
+	}
+	while (n && text[n - 1] == ' ')
+		n--;
+	text[n] = '\0';
+	if (buf_printf(detail, "HTTP %ld%s%s", res->status, n ? ": " : "", text) != 0)
+		buf_reset(detail);
+}
+
+/* Audits the attempt in its own transaction. The delivery's outcome stands
+ * whatever happens here: a failure is logged, not retried (the RP has been
+ * told already when it answered 2xx). */
+static void bcl_audit(provider *p, const struct bcl_msg *m, const char *action, const char *jti,
+                      long status, const char *detail)
+{
+	json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:s}", "env", m->env, "client_id", m->client_id,
+	                      "uri", m->uri, "jti", jti ? jti : "", "detail", detail ? detail : "");
+	char subject[BCL_MAX_FIELD + 16];
+	int rc;
+
+	if (d && status > 0)
+		json_object_set_new(d, "status", json_integer(status));
+	snprintf(subject, sizeof(subject), "session:%s", m->sid);
+	rc = d ? store_begin(p->store) : careid_error_set(CAREID_ENOMEM, "out of memory");
+	if (rc == 0) {
+		rc = audit_record(p->store, "system", action, subject, d);
+		rc = rc ? (store_rollback(p->store), rc) : store_commit(p->store);
+	}
+	if (rc)
+		log_pack(LOG_WARN, "logout_audit_failed", "{s:s, s:s, s:s, s:s, s:s}", "env",
+		         m->env, "client_id", m->client_id, "sid", m->sid, "action", action,
+		         "error", careid_error_last()->message);
+	json_decref(d);
+}
+
+static int bcl_deliver(void *ctx, const json_t *payload, struct buf *detail)
+{
+	provider *p = ctx;
+	struct fetch_result res = {0};
+	struct client *c = NULL;
+	struct bcl_msg m;
+	struct buf body;
+	char jti[32] = "", *token = NULL;
+	const char *action;
+	int rc;
+
+	buf_init(&body, JWS_MAX_LEN + 32);
+	rc = bcl_msg_parse(&m, payload);
+	if (rc < 0) {
+		if (buf_puts(detail, careid_error_last()->message) != 0)
+			buf_reset(detail);
+		goto out; /* nothing to audit it under: the outbox records it */
+	}
+	rc = client_get(&c, p->store, m.env, m.client_id);
+	if (rc == CAREID_ENOTFOUND) {
+		rc = CAREID_EINVALID;
+		if (buf_puts(detail, "the client is no longer registered") != 0)
+			buf_reset(detail);
+		bcl_audit(p, &m, "logout.refused", NULL, 0, detail->ptr);
+		goto out;
+	}
+	if (rc < 0)
+		goto out; /* the store: try again later */
+	rc = bcl_sign(&token, jti, p, &m, c->id_token_alg);
+	if (rc == CAREID_EUNSUPPORTED || rc == CAREID_EINVALID) {
+		rc = CAREID_EINVALID;
+		if (buf_printf(detail, "cannot sign a logout token with %s", c->id_token_alg) != 0)
+			buf_reset(detail);
+		bcl_audit(p, &m, "logout.refused", NULL, 0, detail->ptr);
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	/* A compact JWS is base64url and dots: nothing to percent-encode. */
+	rc = buf_printf(&body, "logout_token=%s", token);
+	if (rc < 0)
+		goto out;
+	rc = fetch_post_form(&res, m.uri, body.ptr, BCL_TIMEOUT_S);
+	if (rc < 0) {
+		if (buf_puts(detail, careid_error_last()->message) != 0)
+			buf_reset(detail);
+		rc = CAREID_EIO;
+		action = "logout.retry";
+	} else if (res.status >= 200 && res.status < 300) {
+		bcl_reply_excerpt(detail, &res);
+		rc = 0;
+		action = "logout.delivered";
+	} else if (res.status == 400) {
+		/* §2.8: the RP refused the token; sending it again changes nothing. */
+		bcl_reply_excerpt(detail, &res);
+		rc = CAREID_EINVALID;
+		action = "logout.refused";
+	} else {
+		bcl_reply_excerpt(detail, &res);
+		rc = CAREID_EIO;
+		action = "logout.retry";
+	}
+	bcl_audit(p, &m, action, jti, res.status, detail->ptr);
+out:
+	buf_release(&res.body);
+	buf_release(&body);
+	client_free(c);
+	free(token);
+	return rc;
+}
+
+void backchannel_handler(struct outbox_handler *out, provider *p)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = BACKCHANNEL_KIND;
+	out->deliver = bcl_deliver;
+	out->ctx = p;
+}

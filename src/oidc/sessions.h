@@ -1,0 +1,54 @@
+/*
+ * SSO sessions as administrators see them (careid session list|end) and as
+ * careid ends them: RP-initiated logout, idle and absolute timeouts, a new
+ * sign-in replacing the browser's session, a removed smartcard. Ending a
+ * session is one transaction: the session is marked ended with its reason,
+ * a logout token is queued for every client it signed in to that registered
+ * a back-channel logout URI (oidc/backchannel.h), and the audit trail
+ * records it.
+ */
+#ifndef CAREID_OIDC_SESSIONS_H
+#define CAREID_OIDC_SESSIONS_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "store/store.h"
+
+/* Why a session ended (sessions.end_reason). */
+#define SESSION_END_LOGOUT       "logout"       /* RP-initiated logout */
+#define SESSION_END_IDLE         "idle"         /* idle timeout */
+#define SESSION_END_EXPIRED      "expired"      /* absolute timeout */
+#define SESSION_END_ADMIN        "admin"        /* careid session end */
+#define SESSION_END_CARD_REMOVED "card_removed" /* the identity agent reported it */
+#define SESSION_END_REPLACED     "replaced"     /* a new sign-in in the same browser */
+
+/*
+ * The sessions of user `uid` (NULL: everyone's) in `env` (NULL: every
+ * environment), newest first, as a new JSON array of {"env", "sid", "uid",
+ * "auth_time", "acr", "amr" (array), "aal", "created_at", "last_seen",
+ * "expires_at", "ended_at" (or null), "end_reason" (or null), "clients"
+ * (array of client ids)}; live ones only unless `include_ended`.
+ */
+int sessions_list(json_t **out, store *s, const char *env, const char *uid, bool include_ended);
+
+/*
+ * Ends session `sid` (in `env`, or wherever it is when `env` is NULL) for
+ * `reason` (SESSION_END_*), on behalf of `actor` (a uid, a client id,
+ * "admin", "system"). Runs its own transaction: do not call inside one.
+ * `*ended_out` (may be NULL) is 1, or 0 when the session had ended already
+ * (not an error); CAREID_ENOTFOUND when there is no such session.
+ * `*notified_out` (may be NULL) counts the logout tokens queued.
+ */
+int sessions_end(int *ended_out, int *notified_out, store *s, const char *env, const char *sid,
+                 const char *reason, const char *actor);
+
+/*
+ * Ends the live sessions of `env` idle since before `idle_before` or past
+ * their absolute expiry at `now`, each as sessions_end() would. `*ended_out`
+ * counts them. For a periodic sweep.
+ */
+int sessions_expire(int *ended_out, store *s, const char *env, int64_t now, int64_t idle_before);
+
+#endif

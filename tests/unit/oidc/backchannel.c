@@ -1,0 +1,506 @@
+/*
+ * Tests src/oidc/backchannel.c: which clients of a session are queued (inside
+ * the caller's transaction), the logout token careid signs (header and claims
+ * checked against the environment's published keys), and what each answer of
+ * the relying party does: 2xx delivered, 400 failed for good, 503 and
+ * unreachable retried with a fresh token. The relying party is a real HTTP
+ * server (http/server.c) on 127.0.0.1; the outbox is drained on the test's
+ * thread.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "crypto/random.h"
+#include "http/fetch.h"
+#include "http/server.h"
+#include "oidc/backchannel.h"
+#include "oidc/oidc_int.h"
+#include "outbox/outbox.h"
+
+#define EVENT    "http://schemas.openid.net/event/backchannel-logout"
+#define MAX_SEEN 16
+#define UID      "910000000001"
+
+/* What the relying party received; guarded by `lock` (server threads). */
+static struct {
+	pthread_mutex_t lock;
+	char *tokens[MAX_SEEN];
+	char *content_types[MAX_SEEN];
+	int extra_params[MAX_SEEN];
+	int n;
+	atomic_int status; /* what it answers */
+} rp = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int rp_handler(void *ctx, struct http_request *req, struct http_response *res)
+{
+	const char *token = form_get(&req->form, "logout_token");
+	const char *ct = http_header(req, "Content-Type");
+	int status = atomic_load(&rp.status);
+
+	(void)ctx;
+	pthread_mutex_lock(&rp.lock);
+	if (rp.n < MAX_SEEN) {
+		rp.tokens[rp.n] = token ? strdup(token) : NULL;
+		rp.content_types[rp.n] = ct ? strdup(ct) : NULL;
+		rp.extra_params[rp.n] =
+		    strcmp(req->method, "POST") != 0 || form_count(&req->form, "logout_token") != 1;
+		rp.n++;
+	}
+	pthread_mutex_unlock(&rp.lock);
+	if (status == 400)
+		return http_send(res, 400, "application/json", "{\"error\":\"invalid_request\"}",
+		                 27);
+	return http_send(res, status, "text/plain", "", 0);
+}
+
+static void rp_reset(int status)
+{
+	pthread_mutex_lock(&rp.lock);
+	for (int i = 0; i < rp.n; i++) {
+		free(rp.tokens[i]);
+		free(rp.content_types[i]);
+	}
+	rp.n = 0;
+	pthread_mutex_unlock(&rp.lock);
+	atomic_store(&rp.status, status);
+}
+
+static int rp_count(void)
+{
+	int n;
+
+	pthread_mutex_lock(&rp.lock);
+	n = rp.n;
+	pthread_mutex_unlock(&rp.lock);
+	return n;
+}
+
+struct fixture {
+	char dir[256];
+	store *s;
+	provider *p;
+	http_server *srv;
+	outbox *ob;
+	char rp_url[128];
+	char client_a[64], client_b[64], client_c[64];
+};
+
+static void add_client(struct fixture *f, char out[64], const char *alg, const char *bcl_uri)
+{
+	const char *uris[] = {"https://rp.example/cb"};
+	struct client_new cn = {.env = "mock",
+	                        .name = "logout test",
+	                        .redirect_uris = uris,
+	                        .nredirect = 1,
+	                        .id_token_alg = alg,
+	                        .backchannel_logout_uri = bcl_uri};
+	json_t *j = NULL;
+
+	assert_int_equal(client_add(&j, f->s, provider_secrets(f->p), &cn), 0);
+	snprintf(out, 64, "%s", json_string_value(json_object_get(j, "client_id")));
+	json_decref(j);
+}
+
+static void signed_in(struct fixture *f, const char *sid, const char *client_id)
+{
+	assert_int_equal(store_exec(f->s,
+	                            "INSERT INTO session_clients (env, sid, client_id, first_at, "
+	                            "last_at) VALUES ($1, $2, $3, $4, $5)",
+	                            "tttii", "mock", sid, client_id, clock_now(), clock_now()),
+	                 1);
+}
+
+/* Once for the file: generating five environments' keys is the slow part. */
+static int group_setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct http_server_opts so = {.addr = "127.0.0.1", .threads = 2, .handler = rp_handler};
+	struct provider_opts po = {0};
+	struct outbox_handler h;
+	char url[300];
+
+	assert_non_null(f);
+	assert_int_equal(crypto_init(), 0);
+	assert_int_equal(fetch_init(), 0);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/careid-bcl-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(url, sizeof(url), "sqlite:%s/t.db", f->dir);
+	assert_int_equal(store_open(&f->s, url), 0);
+	assert_int_equal(store_migrate(f->s, NULL), 0);
+	assert_int_equal(http_server_start(&f->srv, &so), 0);
+	snprintf(f->rp_url, sizeof(f->rp_url), "http://127.0.0.1:%u/logout",
+	         http_server_port(f->srv));
+	po.store = f->s;
+	po.public_url = "http://127.0.0.1:9";
+	assert_int_equal(provider_new(&f->p, &po), 0);
+	backchannel_handler(&h, f->p);
+	assert_string_equal(h.kind, BACKCHANNEL_KIND);
+	assert_int_equal(outbox_new(&f->ob, f->s, &h, 1, NULL), 0);
+	add_client(f, f->client_a, "PS256", f->rp_url);
+	add_client(f, f->client_b, "RS256", NULL); /* no back-channel URI */
+	add_client(f, f->client_c, "RS256", f->rp_url);
+	rp_reset(200);
+	*state = f;
+	return 0;
+}
+
+/* Before each test: no messages, attempts or session clients left over. */
+static int setup(void **state)
+{
+	struct fixture *f = *state;
+
+	if (store_exec(f->s, "DELETE FROM outbox_attempts", "") < 0 ||
+	    store_exec(f->s, "DELETE FROM outbox", "") < 0 ||
+	    store_exec(f->s, "DELETE FROM session_clients", "") < 0)
+		return -1;
+	rp_reset(200);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[300];
+
+	rp_reset(200);
+	outbox_free(f->ob);
+	http_server_stop(f->srv, 2);
+	provider_free(f->p);
+	store_free(f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* Ends session `sid` as session_end() does: enqueue inside a transaction. */
+static int end_session(struct fixture *f, const char *sid)
+{
+	int queued = -1;
+
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(backchannel_enqueue(f->s, "mock", sid, UID, &queued), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	return queued;
+}
+
+static int64_t count_rows(struct fixture *f, const char *sql)
+{
+	store_stmt *st = NULL;
+	int64_t n;
+
+	assert_int_equal(store_query(f->s, &st, sql, ""), 0);
+	assert_int_equal(store_next(st), 1);
+	n = store_int(st, 0);
+	store_done(st);
+	return n;
+}
+
+/* The outbox message's state and attempts (there is exactly one). */
+static void outbox_row(struct fixture *f, char state[16], int64_t *attempts)
+{
+	store_stmt *st = NULL;
+
+	assert_int_equal(store_query(f->s, &st, "SELECT state, attempts FROM outbox", ""), 0);
+	assert_int_equal(store_next(st), 1);
+	snprintf(state, 16, "%s", store_text(st, 0));
+	*attempts = store_int(st, 1);
+	assert_int_equal(store_next(st), 0);
+	store_done(st);
+}
+
+/* The audit actions recorded for session `sid`, space-separated, in order. */
+static void audit_actions(struct fixture *f, const char *sid, char *out, size_t outsz,
+                          json_t **last_detail)
+{
+	char subject[128];
+	store_stmt *st = NULL;
+	size_t n = 0;
+
+	snprintf(subject, sizeof(subject), "session:%s", sid);
+	out[0] = '\0';
+	assert_int_equal(store_query(f->s, &st,
+	                             "SELECT action, detail FROM audit_events WHERE subject = $1 "
+	                             "ORDER BY seq",
+	                             "t", subject),
+	                 0);
+	while (store_next(st) == 1) {
+		n += (size_t)snprintf(out + n, outsz - n, "%s%s", n ? " " : "", store_text(st, 0));
+		if (last_detail) {
+			json_decref(*last_detail);
+			*last_detail = json_loads(store_text(st, 1), 0, NULL);
+		}
+	}
+	store_done(st);
+}
+
+/* Verifies token `i` against the environment's published keys and checks
+ * its header; returns its claims (new reference). */
+static json_t *verified_token(struct fixture *f, int i, const char **alg_out)
+{
+	static const char *const algs[] = {"RS256", "PS256", NULL};
+	const struct keyset *ks = keyring_get(f->p->envs[0].keys);
+	json_t *header = NULL, *claims = NULL;
+	const char *token;
+
+	pthread_mutex_lock(&rp.lock);
+	token = rp.tokens[i];
+	assert_non_null(token);
+	assert_string_equal(rp.content_types[i], "application/x-www-form-urlencoded");
+	assert_int_equal(rp.extra_params[i], 0);
+	pthread_mutex_unlock(&rp.lock);
+	assert_int_equal(jws_peek(token, &header, NULL), 0);
+	assert_string_equal(json_string_value(json_object_get(header, "typ")), "logout+jwt");
+	assert_string_equal(json_string_value(json_object_get(header, "kid")),
+	                    signing_key_kid(ks->signer));
+	*alg_out = json_string_value(json_object_get(header, "alg")) &&
+	                   strcmp(json_string_value(json_object_get(header, "alg")), "PS256") == 0
+	               ? "PS256"
+	               : "RS256";
+	assert_int_equal(jws_verify_jwks(&claims, token, ks->jwks, algs), 0);
+	keyset_release(ks);
+	json_decref(header);
+	return claims;
+}
+
+static void check_claims(struct fixture *f, const json_t *c, const char *sid, const char *client)
+{
+	const json_t *aud = json_object_get(c, "aud"), *events = json_object_get(c, "events");
+	int64_t now = clock_now(), iat = json_integer_value(json_object_get(c, "iat"));
+	const char *jti = json_string_value(json_object_get(c, "jti"));
+
+	assert_string_equal(json_string_value(json_object_get(c, "iss")), provider_issuer(f->p, 0));
+	assert_true(json_is_array(aud) && json_array_size(aud) == 1);
+	assert_string_equal(json_string_value(json_array_get(aud, 0)), client);
+	assert_string_equal(json_string_value(json_object_get(c, "sid")), sid);
+	assert_string_equal(json_string_value(json_object_get(c, "sub")), UID);
+	assert_true(iat <= now && iat >= now - 10);
+	assert_int_equal(json_integer_value(json_object_get(c, "exp")), iat + 120);
+	assert_non_null(jti);
+	assert_true(strlen(jti) >= 22);
+	assert_true(json_is_object(events) && json_object_size(events) == 1);
+	assert_true(json_is_object(json_object_get(events, EVENT)));
+	assert_int_equal(json_object_size(json_object_get(events, EVENT)), 0);
+	assert_null(json_object_get(c, "nonce"));
+	/* nothing else: the claims of §2.4 and no more */
+	assert_int_equal(json_object_size(c), 8);
+}
+
+static void test_enqueue_only_clients_with_a_uri(void **state)
+{
+	struct fixture *f = *state;
+	int queued = -1;
+
+	signed_in(f, "sid-1", f->client_a);
+	signed_in(f, "sid-1", f->client_b);
+	signed_in(f, "sid-1", f->client_c);
+	signed_in(f, "sid-2", f->client_b);
+	signed_in(f, "sid-x", f->client_a); /* another session of the same client */
+	/* A session whose only client registered no URI: nothing to send. */
+	assert_int_equal(end_session(f, "sid-2"), 0);
+	assert_int_equal(end_session(f, "sid-unknown"), 0);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM outbox"), 0);
+	/* Rolled back with the session's end: nothing is sent. */
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(backchannel_enqueue(f->s, "mock", "sid-1", UID, &queued), 0);
+	assert_int_equal(queued, 2);
+	assert_int_equal(store_rollback(f->s), 0);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM outbox"), 0);
+	assert_int_equal(outbox_drain(f->ob, 2000), 0);
+	assert_int_equal(rp_count(), 0);
+	/* Committed: one message per client with a URI, of this session only. */
+	assert_int_equal(end_session(f, "sid-1"), 2);
+	assert_int_equal(
+	    count_rows(f, "SELECT COUNT(*) FROM outbox WHERE kind = 'backchannel_logout'"), 2);
+	/* Another environment's session of the same id is not this one. */
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(backchannel_enqueue(f->s, "int", "sid-1", UID, &queued), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(queued, 0);
+	assert_int_equal(backchannel_enqueue(f->s, NULL, "sid-1", UID, NULL), CAREID_EINVALID);
+}
+
+static void test_delivered_tokens(void **state)
+{
+	struct fixture *f = *state;
+	char actions[256];
+	json_t *detail = NULL;
+	bool seen_a = false, seen_c = false;
+
+	signed_in(f, "sid-1", f->client_a);
+	signed_in(f, "sid-1", f->client_b);
+	signed_in(f, "sid-1", f->client_c);
+	assert_int_equal(end_session(f, "sid-1"), 2);
+	assert_int_equal(outbox_drain(f->ob, 10000), 2);
+	assert_int_equal(rp_count(), 2);
+	for (int i = 0; i < 2; i++) {
+		const char *alg;
+		json_t *c = verified_token(f, i, &alg);
+		const char *aud = json_string_value(json_array_get(json_object_get(c, "aud"), 0));
+
+		assert_non_null(aud);
+		if (strcmp(aud, f->client_a) == 0) {
+			/* signed with the algorithm the client registered for ID tokens */
+			assert_string_equal(alg, "PS256");
+			seen_a = true;
+		} else {
+			assert_string_equal(aud, f->client_c);
+			assert_string_equal(alg, "RS256");
+			seen_c = true;
+		}
+		check_claims(f, c, "sid-1", aud);
+		json_decref(c);
+	}
+	assert_true(seen_a && seen_c);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM outbox WHERE state = 'delivered'"), 2);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM outbox_attempts WHERE ok = 1"), 2);
+	audit_actions(f, "sid-1", actions, sizeof(actions), &detail);
+	assert_string_equal(actions, "logout.delivered logout.delivered");
+	assert_int_equal(json_integer_value(json_object_get(detail, "status")), 200);
+	assert_string_equal(json_string_value(json_object_get(detail, "env")), "mock");
+	assert_string_equal(json_string_value(json_object_get(detail, "uri")), f->rp_url);
+	json_decref(detail);
+	/* nothing more to do */
+	assert_int_equal(outbox_drain(f->ob, 2000), 0);
+}
+
+static void test_400_is_recorded_and_never_retried(void **state)
+{
+	struct fixture *f = *state;
+	char st[16], actions[256];
+	int64_t attempts;
+	json_t *detail = NULL;
+
+	signed_in(f, "sid-r", f->client_a);
+	rp_reset(400);
+	assert_int_equal(end_session(f, "sid-r"), 1);
+	assert_int_equal(outbox_drain(f->ob, 10000), 1);
+	outbox_row(f, st, &attempts);
+	assert_string_equal(st, "failed");
+	assert_int_equal(attempts, 1);
+	assert_int_equal(
+	    count_rows(f, "SELECT COUNT(*) FROM outbox_attempts WHERE ok = 0 AND detail LIKE "
+	                  "'HTTP 400: {\"error\":\"invalid_request\"}'"),
+	    1);
+	/* even when it is due again: a failed message is never attempted */
+	assert_int_equal(store_exec(f->s, "UPDATE outbox SET next_attempt_at = 0", ""), 1);
+	assert_int_equal(outbox_drain(f->ob, 2000), 0);
+	assert_int_equal(rp_count(), 1);
+	audit_actions(f, "sid-r", actions, sizeof(actions), &detail);
+	assert_string_equal(actions, "logout.refused");
+	assert_int_equal(json_integer_value(json_object_get(detail, "status")), 400);
+	assert_string_equal(json_string_value(json_object_get(detail, "client_id")), f->client_a);
+	json_decref(detail);
+}
+
+static void test_503_is_retried_with_a_fresh_token(void **state)
+{
+	struct fixture *f = *state;
+	char st[16], actions[256];
+	int64_t attempts;
+	const char *alg;
+	json_t *c1, *c2;
+
+	signed_in(f, "sid-t", f->client_c);
+	rp_reset(503);
+	assert_int_equal(end_session(f, "sid-t"), 1);
+	assert_int_equal(outbox_drain(f->ob, 10000), 1);
+	outbox_row(f, st, &attempts);
+	assert_string_equal(st, "pending");
+	assert_int_equal(attempts, 1);
+	/* backing off: not due yet */
+	assert_int_equal(outbox_drain(f->ob, 1000), 0);
+	assert_int_equal(store_exec(f->s, "UPDATE outbox SET next_attempt_at = 0", ""), 1);
+	atomic_store(&rp.status, 204);
+	assert_int_equal(outbox_drain(f->ob, 10000), 1);
+	outbox_row(f, st, &attempts);
+	assert_string_equal(st, "delivered");
+	assert_int_equal(attempts, 2);
+	assert_int_equal(rp_count(), 2);
+	c1 = verified_token(f, 0, &alg);
+	c2 = verified_token(f, 1, &alg);
+	check_claims(f, c1, "sid-t", f->client_c);
+	check_claims(f, c2, "sid-t", f->client_c);
+	/* each attempt is a token of its own (the RP may refuse a replayed jti) */
+	assert_string_not_equal(json_string_value(json_object_get(c1, "jti")),
+	                        json_string_value(json_object_get(c2, "jti")));
+	json_decref(c1);
+	json_decref(c2);
+	audit_actions(f, "sid-t", actions, sizeof(actions), NULL);
+	assert_string_equal(actions, "logout.retry logout.delivered");
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM outbox_attempts WHERE ok = 0 AND "
+	                               "detail = 'HTTP 503'"),
+	                 1);
+}
+
+static void test_unreachable_is_retried(void **state)
+{
+	struct fixture *f = *state;
+	char client[64], st[16], actions[256];
+	int64_t attempts;
+
+	/* port 9 (discard) on loopback: nothing listens there */
+	add_client(f, client, "RS256", "http://127.0.0.1:9/logout");
+	signed_in(f, "sid-u", client);
+	assert_int_equal(end_session(f, "sid-u"), 1);
+	assert_int_equal(outbox_drain(f->ob, 10000), 1);
+	outbox_row(f, st, &attempts);
+	assert_string_equal(st, "pending");
+	assert_int_equal(attempts, 1);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM outbox_attempts WHERE ok = 0 AND "
+	                               "detail LIKE '%127.0.0.1:9%'"),
+	                 1);
+	audit_actions(f, "sid-u", actions, sizeof(actions), NULL);
+	assert_string_equal(actions, "logout.retry");
+}
+
+static void test_removed_client_and_bad_payload_fail(void **state)
+{
+	struct fixture *f = *state;
+	char client[64], actions[256];
+	json_t *bad;
+
+	add_client(f, client, "RS256", f->rp_url);
+	signed_in(f, "sid-g", client);
+	assert_int_equal(end_session(f, "sid-g"), 1);
+	assert_int_equal(client_delete(f->s, "mock", client), 0);
+	bad = json_pack("{s:s, s:s, s:s}", "env", "nowhere", "client_id", f->client_c, "sid", "s");
+	assert_int_equal(outbox_enqueue(f->s, BACKCHANNEL_KIND, bad, NULL), 0);
+	json_decref(bad);
+	assert_int_equal(outbox_drain(f->ob, 10000), 2);
+	assert_int_equal(rp_count(), 0);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM outbox WHERE state = 'failed'"), 2);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM outbox_attempts WHERE detail = "
+	                               "'the client is no longer registered'"),
+	                 1);
+	audit_actions(f, "sid-g", actions, sizeof(actions), NULL);
+	assert_string_equal(actions, "logout.refused");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(test_enqueue_only_clients_with_a_uri, setup),
+	    cmocka_unit_test_setup(test_delivered_tokens, setup),
+	    cmocka_unit_test_setup(test_400_is_recorded_and_never_retried, setup),
+	    cmocka_unit_test_setup(test_503_is_retried_with_a_fresh_token, setup),
+	    cmocka_unit_test_setup(test_unreachable_is_retried, setup),
+	    cmocka_unit_test_setup(test_removed_client_and_bad_payload_fail, setup),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
