@@ -233,3 +233,47 @@ void client_auth_release(struct client_auth *ca)
 	client_free(ca->client);
 	ca->client = NULL;
 }
+
+/* 1 for an answer sent, or the failure that kept it from being sent. */
+static int answered(int rc)
+{
+	return rc ? rc : 1;
+}
+
+int client_request(struct client_auth *ca, struct oidc_req *r, const char *route,
+                   const char *required)
+{
+	const char *dup;
+	int rc;
+
+	memset(ca, 0, sizeof(*ca));
+	r->res->route = route;
+	if (strcmp(r->req->method, "POST") != 0) {
+		if (http_add_header(r->res, "Allow", "POST"))
+			return CAREID_ENOMEM;
+		return answered(oidc_error_json(r, 405, "invalid_request", "use POST"));
+	}
+	if (!r->req->has_form)
+		return answered(
+		    oidc_error_json(r, 400, "invalid_request",
+		                    "the body must be application/x-www-form-urlencoded"));
+	if (r->req->form_error)
+		return answered(
+		    oidc_error_json(r, 400, "invalid_request", "the body is malformed"));
+	dup = form_first_duplicate(&r->req->form);
+	if (dup)
+		return answered(
+		    oidc_error_json(r, 400, "invalid_request",
+		                    arena_printf(r->a, "parameter %s is repeated", dup)));
+	if (required && !form_get(&r->req->form, required))
+		return answered(oidc_error_json(r, 400, "invalid_request",
+		                                arena_printf(r->a, "%s is required", required)));
+	rc = client_authenticate(ca, r);
+	if (rc != CAREID_EDENIED)
+		return rc;
+	/* RFC 6749 §5.2: 401, with a Basic challenge when Basic was tried */
+	if (ca->basic && http_add_header(r->res, "WWW-Authenticate",
+	                                 "Basic realm=\"careid\", error=\"invalid_client\""))
+		return CAREID_ENOMEM;
+	return answered(oidc_error_json(r, 401, "invalid_client", ca->description));
+}

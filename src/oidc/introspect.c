@@ -17,14 +17,6 @@
 
 #define TOKEN_MAX 100 /* careid's tokens are 43 characters: a longer one is not ours */
 
-static int invalid_client(struct oidc_req *r, const struct client_auth *ca)
-{
-	if (ca->basic && http_add_header(r->res, "WWW-Authenticate",
-	                                 "Basic realm=\"careid\", error=\"invalid_client\""))
-		return CAREID_ENOMEM;
-	return oidc_error_json(r, 401, "invalid_client", ca->description);
-}
-
 /* The answer carries who the user is and how they signed in: never cached. */
 static int answer(struct oidc_req *r, json_t *body)
 {
@@ -97,31 +89,10 @@ out:
 int introspect_handle(struct oidc_req *r)
 {
 	struct client_auth ca;
-	const char *token, *dup;
+	const char *token;
 	int rc;
 
-	r->res->route = "introspect";
-	if (strcmp(r->req->method, "POST") != 0) {
-		if (http_add_header(r->res, "Allow", "POST"))
-			return CAREID_ENOMEM;
-		return oidc_error_json(r, 405, "invalid_request", "use POST");
-	}
-	if (!r->req->has_form)
-		return oidc_error_json(r, 400, "invalid_request",
-		                       "the body must be application/x-www-form-urlencoded");
-	if (r->req->form_error)
-		return oidc_error_json(r, 400, "invalid_request", "the body is malformed");
-	dup = form_first_duplicate(&r->req->form);
-	if (dup)
-		return oidc_error_json(r, 400, "invalid_request",
-		                       arena_printf(r->a, "parameter %s is repeated", dup));
-	/* An unregistered or unauthenticated caller: 401 invalid_client
-	 * (RFC 7662 §2.3, as RFC 6749 §5.2). */
-	rc = client_authenticate(&ca, r);
-	if (rc == CAREID_EDENIED) {
-		rc = invalid_client(r, &ca);
-		goto out;
-	}
+	rc = client_request(&ca, r, "introspect", NULL);
 	if (rc)
 		goto out;
 	token = form_get(&r->req->form, "token");

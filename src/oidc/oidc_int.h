@@ -216,6 +216,16 @@ struct client_auth {
 /* 0, or CAREID_EDENIED (invalid_client, with `description`), or another failure. */
 int client_authenticate(struct client_auth *ca, struct oidc_req *r);
 void client_auth_release(struct client_auth *ca);
+/*
+ * The preamble of every endpoint clients call with their credentials (token,
+ * revocation, introspection): POST, an urlencoded body without repeated
+ * parameters, parameter `required` (may be NULL) present, the client
+ * authenticated. 0 with `ca` filled (client_auth_release() it); 1 when the
+ * request was answered with the standard error (405, 400 invalid_request,
+ * 401 invalid_client); negative on failure.
+ */
+int client_request(struct client_auth *ca, struct oidc_req *r, const char *route,
+                   const char *required);
 
 /* endsession.c: RP-initiated logout at /connect/endSession */
 int endsession_handle(struct oidc_req *r);

@@ -9,14 +9,6 @@
 #include "crypto/random.h"
 #include "oidc/oidc_int.h"
 
-static int invalid_client(struct oidc_req *r, struct client_auth *ca)
-{
-	if (ca->basic && http_add_header(r->res, "WWW-Authenticate",
-	                                 "Basic realm=\"careid\", error=\"invalid_client\""))
-		return CAREID_ENOMEM;
-	return oidc_error_json(r, 401, "invalid_client", ca->description);
-}
-
 static int store_token(struct oidc_req *r, const char *kind, const char *token,
                        const struct client *c, const struct grant *g, const char *grant_text,
                        const char *code_hash, int64_t ttl)
@@ -368,34 +360,13 @@ out:
 int token_handle(struct oidc_req *r)
 {
 	struct client_auth ca;
-	const char *grant_type, *dup;
+	const char *grant_type;
 	int rc;
 
-	r->res->route = "token";
-	if (strcmp(r->req->method, "POST") != 0) {
-		if (http_add_header(r->res, "Allow", "POST"))
-			return CAREID_ENOMEM;
-		return oidc_error_json(r, 405, "invalid_request", "use POST");
-	}
-	if (!r->req->has_form)
-		return oidc_error_json(r, 400, "invalid_request",
-		                       "the body must be application/x-www-form-urlencoded");
-	if (r->req->form_error)
-		return oidc_error_json(r, 400, "invalid_request", "the body is malformed");
-	dup = form_first_duplicate(&r->req->form);
-	if (dup)
-		return oidc_error_json(r, 400, "invalid_request",
-		                       arena_printf(r->a, "parameter %s is repeated", dup));
-	grant_type = form_get(&r->req->form, "grant_type");
-	if (!grant_type)
-		return oidc_error_json(r, 400, "invalid_request", "grant_type is required");
-	rc = client_authenticate(&ca, r);
-	if (rc == CAREID_EDENIED) {
-		rc = invalid_client(r, &ca);
-		goto out;
-	}
+	rc = client_request(&ca, r, "token", "grant_type");
 	if (rc)
 		goto out;
+	grant_type = form_get(&r->req->form, "grant_type");
 	if (strcmp(grant_type, "authorization_code") == 0)
 		rc = code_grant(r, ca.client);
 	else if (strcmp(grant_type, "refresh_token") == 0)
