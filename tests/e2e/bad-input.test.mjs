@@ -528,3 +528,50 @@ badCase('the server survived all of the above', '/healthz 200', async ({ server,
   assert.equal(r.status, 200);
   assert.equal(server.child.exitCode, null, 'careid is still running');
 });
+
+// ---------------------------------------------------------------- logout, revocation, introspection
+
+badCase('logout with a forged id_token_hint (payload altered)', '400 page, no redirect, still signed in', async ({ server, note }) => {
+  const { signedIn, endSession, sessionAlive, POST_LOGOUT_URI } = await import('./lib/logout.mjs');
+  const { rp, browser, idToken } = await signedIn(server);
+  const [head, body, sig] = idToken.split('.');
+  const claims = JSON.parse(Buffer.from(body, 'base64url'));
+  const forged = `${head}.${Buffer.from(JSON.stringify({ ...claims, sub: USERS.multi })).toString('base64url')}.${sig}`;
+  const res = await endSession(rp, browser, { id_token_hint: forged, post_logout_redirect_uri: POST_LOGOUT_URI, state: 's' });
+  note(observed(res));
+  assert.equal(res.status, 400);
+  assert.equal(res.location, undefined);
+  assert.ok(await sessionAlive(rp, browser), 'not signed out');
+});
+
+badCase('logout with an unregistered post_logout_redirect_uri', '400 page, no redirect, still signed in', async ({ server, note }) => {
+  const { signedIn, endSession, sessionAlive } = await import('./lib/logout.mjs');
+  const { rp, browser, idToken } = await signedIn(server);
+  const res = await endSession(rp, browser, { id_token_hint: idToken, post_logout_redirect_uri: 'https://attacker.example/', state: 's' });
+  note(observed(res));
+  assert.equal(res.status, 400);
+  assert.equal(res.location, undefined);
+  assert.ok(await sessionAlive(rp, browser), 'not signed out');
+});
+
+badCase('introspection by an unregistered client', '401 invalid_client', async ({ server, note }) => {
+  const rp = await makeRp(server, BASIC);
+  const s = await rp.codeFlow(new Browser(server.url));
+  const res = await postRaw(rp.meta.introspection_endpoint, new URLSearchParams({ token: s.tokens.access_token }).toString(),
+    { authorization: `Basic ${Buffer.from('999999999999.apps.supplier:nope').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' });
+  note(observed(res));
+  assertTokenError(res, 'invalid_client', 'introspection by an unregistered client', { status: 401 });
+});
+
+badCase('revocation of another client\'s token', '400 invalid_grant, the token still works', async ({ server, note }) => {
+  const owner = await makeRp(server, BASIC);
+  const other = await makeRp(server, BASIC);
+  const s = await owner.codeFlow(new Browser(server.url));
+  const basic = `Basic ${Buffer.from(`${encodeURIComponent(other.client.clientId)}:${encodeURIComponent(other.client.clientSecret)}`).toString('base64')}`;
+  const res = await postRaw(other.meta.revocation_endpoint, new URLSearchParams({ token: s.tokens.access_token }).toString(),
+    { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' });
+  note(observed(res));
+  assertTokenError(res, 'invalid_grant', 'revoking another client\'s token', { status: 400 });
+  const ui = await userinfoRaw(owner, s.tokens.access_token);
+  assert.equal(ui.status, 200, 'the token was not revoked');
+});
