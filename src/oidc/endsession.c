@@ -20,7 +20,7 @@
 
 /* What the request asks, once checked. */
 struct logout {
-	const char *client_id; /* from client_id or the hint's aud; may be NULL */
+	const char *client_id; /* from the hint's aud, or a registered client_id; may be NULL */
 	const char *redirect;  /* a registered post_logout_redirect_uri, or NULL */
 	const char *state;
 	const char *hint_sid; /* the hint's sid, or NULL */
@@ -103,6 +103,20 @@ static int parse(struct logout *lo, const char **why, struct oidc_req *r, const 
 			*why = "The client_id is not the client the id_token_hint was issued to.";
 			return CAREID_EINVALID;
 		}
+		/* without a hint, only a client registered here is a client */
+		if (!lo->client_id) {
+			struct client *c = NULL;
+
+			rc = client_get(&c, r->p->store, r->env->name, client_id);
+			client_free(c);
+			if (rc == CAREID_ENOTFOUND) {
+				*why = "The client_id is not an application registered in this "
+				       "environment.";
+				return CAREID_EINVALID;
+			}
+			if (rc)
+				return rc;
+		}
 		lo->client_id = client_id;
 	}
 	if (uri && *uri) {
@@ -141,7 +155,7 @@ static int end_current(struct oidc_req *r, const struct session *s, const struct
 
 	*ended = false;
 	rc = sessions_end(&one, NULL, r->p->store, r->env->name, s->sid, SESSION_END_LOGOUT,
-	                  lo->client_id ? lo->client_id : s->uid);
+	                  lo->hint_sid ? lo->client_id : s->uid);
 	if (rc)
 		return rc;
 	*ended = one == 1;
@@ -157,7 +171,8 @@ static int confirm_page(struct oidc_req *r, const struct session *s, const struc
 
 	if (!csrf)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
-	if (lo->client_id)
+	/* named only when a hint shows the client sent the person here */
+	if (lo->hint_sid)
 		client_get(&c, r->p->store, r->env->name, lo->client_id);
 	ctx = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:b}", "title", "Sign out",
 	                "action", arena_printf(r->a, "%s/connect/endSession", r->env->issuer_path),

@@ -41,3 +41,17 @@ h.test('rp-initiated logout: a hint for another (ended) session is stale — con
   assertConfirmPage(res, 'a stale hint (another session)');
   assert.ok(await sessionAlive(again.rp, again.browser), 'not signed out by a stale hint');
 });
+
+h.test('rp-initiated logout without a hint: an unknown client_id is refused; a known one is not named, nor recorded as the actor', async (t, server) => {
+  const { rp, browser } = await signedIn(server);
+  let res = await endSession(rp, browser, { client_id: 'admin' });
+  assertRefused(res, /not an application registered/, 'an unknown client_id');
+  res = await endSession(rp, browser, { client_id: rp.client.clientId });
+  const form = assertConfirmPage(res, 'a known client_id, no hint');
+  assert.doesNotMatch(res.body, new RegExp(rp.client.name), 'the page does not name a client nobody vouched for');
+  await browser.submit(form);
+  const { execFileSync } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const actor = execFileSync('sqlite3', [join(server.dir, 'careid.db'), "SELECT actor FROM audit_events WHERE action = 'session.ended' ORDER BY seq DESC LIMIT 1"], { encoding: 'utf8' }).trim();
+  assert.equal(actor, (await server.cli('session list', ['--env', 'mock', '--all'])).json[0].uid, 'the person who confirmed is the actor');
+});
