@@ -1,12 +1,15 @@
-/* careid client add: register a relying party in an environment. */
+/* careid client add: register a relying party in an environment.
+ * careid client logout-test: send a client the two test logout tokens. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "core/env.h"
 #include "core/error.h"
 #include "crypto/random.h"
+#include "oidc/backchannel.h"
 #include "oidc/clients.h"
 
 static const struct opt add_spec[] = {
@@ -135,14 +138,70 @@ out:
 	return rc;
 }
 
+static const struct opt logout_test_spec[] = {
+    {"env", "ENV", "the client's environment: mock, int, dep, live or portal (required)", false},
+    CLI_STORE_OPTS,
+    {NULL, NULL, NULL, false},
+};
+
+static int client_logout_test_cmd(int argc, char **argv)
+{
+	const char *cmd = "client logout-test", *env, *client_id;
+	json_t *out = NULL;
+	store *s = NULL;
+	opts *o = NULL;
+	int status;
+
+	if (opts_parse(&o, logout_test_spec, argc, argv)) {
+		status = cli_usage(cmd, "%s", careid_error_last()->message);
+		goto out;
+	}
+	if (opts_flag(o, "help")) {
+		cli_help(
+		    "client logout-test --env ENV CLIENT_ID [options]",
+		    "Queues two test logout tokens for the client's back-channel logout URI,\n"
+		    "delivered once each by the running server: a valid one and one whose\n"
+		    "signature does not verify, both naming the client's most recent session.\n"
+		    "A conforming relying party answers 200, then 400; each outcome is audited\n"
+		    "as logout.test. Prints {\"env\", \"client_id\", \"uri\", \"sid\", "
+		    "\"requested_at\"}.",
+		    logout_test_spec);
+		status = 0;
+		goto out;
+	}
+	env = opts_get(o, "env");
+	client_id = opts_npos(o) == 1 ? opts_pos(o, 0) : NULL;
+	if (!env || !client_id) {
+		status = cli_usage(cmd, "--env and exactly one CLIENT_ID are required");
+		goto out;
+	}
+	if (!env_valid(env)) {
+		status = cli_usage(cmd, "unknown environment '%s'", env);
+		goto out;
+	}
+	if (cli_open_store(&s, o) || backchannel_queue_tests(s, env, client_id, "admin", &out)) {
+		status = cli_fail();
+		goto out;
+	}
+	cli_print_json(out);
+	status = 0;
+out:
+	store_free(s);
+	opts_free(o);
+	return status;
+}
+
 int cmd_client(int argc, char **argv)
 {
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "help") == 0) {
 		printf("usage: careid client add --env ENV --name NAME --redirect-uri URI "
-		       "[options]\n\nSee 'careid client add --help'.\n");
+		       "[options]\n       careid client logout-test --env ENV CLIENT_ID\n\n"
+		       "See 'careid client add --help', 'careid client logout-test --help'.\n");
 		return argc < 1 ? EXIT_USAGE : 0;
 	}
 	if (strcmp(argv[0], "add") == 0)
 		return client_add_cmd(argc - 1, argv + 1);
+	if (strcmp(argv[0], "logout-test") == 0)
+		return client_logout_test_cmd(argc - 1, argv + 1);
 	return cli_usage("client", "unknown subcommand '%s'", argv[0]);
 }

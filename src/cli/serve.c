@@ -321,7 +321,7 @@ static int serve(opts *o)
 	demo_rp *demo = NULL;
 	onboarding *ob = NULL;
 	outbox *box = NULL;
-	struct outbox_handler handlers[2];
+	struct outbox_handler handlers[3];
 	struct mail_config mail = {0};
 	struct onboarding_opts oo = {0};
 	json_t *seed = NULL;
@@ -425,7 +425,8 @@ static int serve(opts *o)
 	 * once the provider is ready, and stops before it is freed. */
 	if (!rc) {
 		backchannel_handler(&handlers[1], p);
-		rc = outbox_new(&box, app.store, handlers, 2,
+		backchannel_test_handler(&handlers[2], p);
+		rc = outbox_new(&box, app.store, handlers, 3,
 		                &(struct outbox_opts){.max_attempts = OUTBOX_ATTEMPTS});
 	}
 	if (!rc)

@@ -237,7 +237,9 @@ static int proceed(struct oidc_req *r, json_t *params, const struct session *s, 
 	if (rc < 0)
 		return rc;
 	if (rc == 0)
-		return authorize_finish(r, params, s, only_role);
+		return only_role
+		           ? select_role_finish(r, params, s, only_role, ROLE_CHOSEN_ONLY_ROLE)
+		           : authorize_finish(r, params, s, NULL);
 	if (pget(params, "prompt") && strcmp(pget(params, "prompt"), "none") == 0)
 		return oidc_error_redirect(r, pget(params, "redirect_uri"), "interaction_required",
 		                           "a role must be selected", pget(params, "state"));

@@ -251,3 +251,221 @@ void backchannel_handler(struct outbox_handler *out, provider *p)
 	out->deliver = bcl_deliver;
 	out->ctx = p;
 }
+
+/* Test logout tokens (backchannel.h, docs/conformance-evidence.md). */
+
+int backchannel_queue_tests(store *s, const char *env, const char *client_id, const char *actor,
+                            json_t **out)
+{
+	static const char sql[] =
+	    "SELECT sc.sid, se.uid FROM session_clients sc JOIN sessions se ON se.env = sc.env "
+	    "AND se.sid = sc.sid WHERE sc.env = $1 AND sc.client_id = $2 "
+	    "ORDER BY sc.last_at DESC, se.created_at DESC LIMIT 1";
+	struct client *c = NULL;
+	store_stmt *st = NULL;
+	json_t *payload = NULL, *detail = NULL;
+	char sid[BCL_MAX_FIELD + 1] = "", sub[BCL_MAX_FIELD + 1] = "", *subject = NULL;
+	int64_t now = clock_now();
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!s || !env || env_index(env) < 0)
+		return careid_error_set(CAREID_EINVALID, "unknown environment %s", env ? env : "");
+	if (!client_id || !*client_id || strlen(client_id) > BCL_MAX_FIELD)
+		return careid_error_set(CAREID_ENOTFOUND, "no client %s is registered in %s",
+		                        client_id ? client_id : "", env);
+	rc = client_get(&c, s, env, client_id);
+	if (rc == CAREID_ENOTFOUND)
+		return careid_error_set(CAREID_ENOTFOUND, "no client %s is registered in %s",
+		                        client_id, env);
+	if (rc)
+		return rc;
+	if (!c->backchannel_logout_uri || !*c->backchannel_logout_uri) {
+		rc = careid_error_set(CAREID_EINVALID,
+		                      "register a back-channel logout URI for this client first");
+		goto out;
+	}
+	rc = store_query(s, &st, sql, "tt", env, client_id);
+	if (!rc)
+		rc = store_next(st);
+	if (rc == 1) {
+		snprintf(sid, sizeof(sid), "%s", store_text(st, 0));
+		snprintf(sub, sizeof(sub), "%s", store_text(st, 1));
+		rc = 0;
+	} else if (rc == 0) {
+		rc = careid_error_set(CAREID_ENOTFOUND,
+		                      "sign in to this client in %s first: the valid test token "
+		                      "names a real session",
+		                      env);
+	}
+	store_done(st);
+	if (rc)
+		goto out;
+	payload = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:I}", "env", env, "client_id",
+	                    client_id, "sid", sid, "sub", sub, "uri", c->backchannel_logout_uri,
+	                    "valid", 1, "requested_at", (json_int_t)now);
+	detail = json_pack("{s:s, s:s, s:s, s:I}", "env", env, "client_id", client_id, "uri",
+	                   c->backchannel_logout_uri, "requested_at", (json_int_t)now);
+	if (!payload || !detail || asprintf(&subject, "client:%s", client_id) < 0) {
+		subject = NULL;
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = store_begin(s);
+	if (rc)
+		goto out;
+	rc = audit_record(s, actor ? actor : "system", "logout.test_requested", subject, detail);
+	if (!rc)
+		rc = outbox_enqueue(s, BACKCHANNEL_TEST_KIND, payload, NULL);
+	if (!rc)
+		rc = json_object_set_new(payload, "valid", json_false())
+		         ? careid_error_set(CAREID_ENOMEM, "out of memory")
+		         : outbox_enqueue(s, BACKCHANNEL_TEST_KIND, payload, NULL);
+	rc = rc ? (store_rollback(s), rc) : store_commit(s);
+	if (rc)
+		goto out;
+	if (out) {
+		*out = json_pack("{s:s, s:s, s:s, s:s, s:I}", "env", env, "client_id", client_id,
+		                 "uri", c->backchannel_logout_uri, "sid", sid, "requested_at",
+		                 (json_int_t)now);
+		if (!*out)
+			rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+	}
+	log_pack(LOG_INFO, "logout_test_requested", "{s:s, s:s, s:s}", "env", env, "client_id",
+	         client_id, "sid", sid);
+out:
+	json_decref(payload);
+	json_decref(detail);
+	free(subject);
+	client_free(c);
+	return rc;
+}
+
+int backchannel_send_tests(provider *p, const char *env, const char *client_id, const char *actor,
+                           json_t **out)
+{
+	if (!p)
+		return careid_error_set(CAREID_EINVALID, "backchannel: no provider");
+	return backchannel_queue_tests(p->store, env, client_id, actor, out);
+}
+
+/* A signature that cannot verify, over claims left as they are: one
+ * character of the signature changed, the middle one (every bit of it is
+ * significant, unlike the last one's). */
+static void bct_spoil(char *token)
+{
+	char *sig = strrchr(token, '.');
+	size_t n = sig ? strlen(sig + 1) : 0;
+
+	if (n >= 2)
+		sig[1 + n / 2] = sig[1 + n / 2] == 'A' ? 'B' : 'A';
+}
+
+/* "logout.test" in its own transaction; like bcl_audit(), a failure here is
+ * logged and the delivery's result stands. */
+static void bct_audit(provider *p, const struct bcl_msg *m, bool valid, int64_t requested_at,
+                      const char *jti, long status, const char *detail)
+{
+	const char *outcome = status >= 200 && status < 300 ? "accepted"
+	                      : status == 400               ? "rejected"
+	                                                    : "failed";
+	json_t *d =
+	    json_pack("{s:s, s:s, s:s, s:b, s:I, s:s, s:s, s:s, s:I}", "env", m->env, "client_id",
+	              m->client_id, "uri", m->uri, "valid", valid, "status", (json_int_t)status,
+	              "outcome", outcome, "jti", jti ? jti : "", "detail", detail ? detail : "",
+	              "requested_at", (json_int_t)requested_at);
+	char subject[BCL_MAX_FIELD + 16];
+	int rc;
+
+	snprintf(subject, sizeof(subject), "client:%s", m->client_id);
+	rc = d ? store_begin(p->store) : careid_error_set(CAREID_ENOMEM, "out of memory");
+	if (rc == 0) {
+		rc = audit_record(p->store, "system", "logout.test", subject, d);
+		rc = rc ? (store_rollback(p->store), rc) : store_commit(p->store);
+	}
+	if (rc)
+		log_pack(LOG_WARN, "logout_audit_failed", "{s:s, s:s, s:s, s:s}", "env", m->env,
+		         "client_id", m->client_id, "action", "logout.test", "error",
+		         careid_error_last()->message);
+	else
+		log_pack(LOG_INFO, "logout_test", "{s:s, s:s, s:b, s:i, s:s}", "env", m->env,
+		         "client_id", m->client_id, "valid", valid, "status", (int)status,
+		         "outcome", outcome);
+	json_decref(d);
+}
+
+/* One attempt only: every result but a store failure before the POST is
+ * final (0 once the RP answered, whatever it answered; CAREID_EINVALID
+ * otherwise). It signs and posts, and touches no session. */
+static int bct_deliver(void *ctx, const json_t *payload, struct buf *detail)
+{
+	provider *p = ctx;
+	struct fetch_result res = {0};
+	struct client *c = NULL;
+	struct bcl_msg m;
+	struct buf body;
+	char jti[32] = "", *token = NULL;
+	bool valid = json_is_true(json_object_get(payload, "valid"));
+	int64_t requested_at = json_integer_value(json_object_get(payload, "requested_at"));
+	int rc;
+
+	buf_init(&body, JWS_MAX_LEN + 32);
+	rc = bcl_msg_parse(&m, payload);
+	if (rc < 0) {
+		if (buf_puts(detail, careid_error_last()->message) != 0)
+			buf_reset(detail);
+		rc = CAREID_EINVALID;
+		goto out;
+	}
+	rc = client_get(&c, p->store, m.env, m.client_id);
+	if (rc == CAREID_ENOTFOUND) {
+		rc = CAREID_EINVALID;
+		if (buf_puts(detail, "the client is no longer registered") != 0)
+			buf_reset(detail);
+		bct_audit(p, &m, valid, requested_at, NULL, 0, detail->ptr);
+		goto out;
+	}
+	if (rc < 0)
+		goto out; /* the store: nothing was sent yet, try again later */
+	rc = bcl_sign(&token, jti, p, &m, c->id_token_alg);
+	if (rc < 0) {
+		if (buf_printf(detail, "cannot sign a logout token with %s", c->id_token_alg) != 0)
+			buf_reset(detail);
+		rc = CAREID_EINVALID;
+		bct_audit(p, &m, valid, requested_at, NULL, 0, detail->ptr);
+		goto out;
+	}
+	if (!valid)
+		bct_spoil(token);
+	rc = buf_printf(&body, "logout_token=%s", token);
+	if (rc < 0) {
+		rc = CAREID_EINVALID;
+		goto out;
+	}
+	rc = fetch_post_form(&res, m.uri, body.ptr, BCL_TIMEOUT_S);
+	if (rc < 0) {
+		if (buf_puts(detail, careid_error_last()->message) != 0)
+			buf_reset(detail);
+		res.status = 0;
+		rc = CAREID_EINVALID;
+	} else {
+		bcl_reply_excerpt(detail, &res);
+		rc = 0;
+	}
+	bct_audit(p, &m, valid, requested_at, jti, res.status, detail->ptr);
+out:
+	buf_release(&res.body);
+	buf_release(&body);
+	client_free(c);
+	free(token);
+	return rc;
+}
+
+void backchannel_test_handler(struct outbox_handler *out, provider *p)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = BACKCHANNEL_TEST_KIND;
+	out->deliver = bct_deliver;
+	out->ctx = p;
+}

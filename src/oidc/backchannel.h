@@ -16,6 +16,8 @@
 #ifndef CAREID_OIDC_BACKCHANNEL_H
 #define CAREID_OIDC_BACKCHANNEL_H
 
+#include <jansson.h>
+
 #include "outbox/outbox.h"
 #include "oidc/provider.h"
 #include "store/store.h"
@@ -38,5 +40,46 @@ int backchannel_enqueue(store *s, const char *env, const char *sid, const char *
  * key (provider `p`, borrowed, must outlive the outbox). Fills `*out`.
  */
 void backchannel_handler(struct outbox_handler *out, provider *p);
+
+/*
+ * Test logout tokens, for a supplier proving its relying party conforms
+ * (docs/conformance-evidence.md; Back-Channel Logout 1.0 §2.6, §2.8): two
+ * messages of their own outbox kind to the client's back-channel logout URI,
+ * one valid logout token and one deliberately invalid (the same claims under
+ * a signature that does not verify against the issuer's JWKS). Both name
+ * the sid and sub of the client's most recent session in the environment,
+ * so a conforming RP answers 200 to the first and 400 to the second. Each is
+ * signed afresh when delivered and attempted once, never retried; the
+ * attempt is audited as "logout.test" with its outcome ("accepted" for a
+ * 2xx, "rejected" for a 400, "failed" otherwise, status 0 when the URI was
+ * unreachable). Nothing in careid changes: no session ends.
+ */
+#define BACKCHANNEL_TEST_KIND "backchannel_test"
+
+/*
+ * Queues the two test tokens for client `client_id` of environment `env`,
+ * in one store transaction with the "logout.test_requested" event by
+ * `actor` (a UID, "admin"; NULL: "system"). Do not call inside a
+ * transaction. `*out` (may be NULL; new reference, the caller decrefs) is
+ * {"env", "client_id", "uri", "sid", "requested_at"}. Errors, with a
+ * message for the person asking:
+ *   CAREID_ENOTFOUND  no such client ("no client X is registered in ENV"),
+ *                     or the client has no session in `env` yet ("sign in
+ *                     to this client in ENV first: …");
+ *   CAREID_EINVALID   an unknown environment, or no back-channel logout URI
+ *                     ("register a back-channel logout URI for this client
+ *                     first").
+ */
+int backchannel_send_tests(provider *p, const char *env, const char *client_id, const char *actor,
+                           json_t **out);
+
+/* The same on store `s`, for callers without a provider (the CLI): the
+ * running server's outbox delivers them. */
+int backchannel_queue_tests(store *s, const char *env, const char *client_id, const char *actor,
+                            json_t **out);
+
+/* The outbox handler delivering test tokens (kind BACKCHANNEL_TEST_KIND);
+ * as backchannel_handler(). */
+void backchannel_test_handler(struct outbox_handler *out, provider *p);
 
 #endif

@@ -442,3 +442,78 @@ bool client_post_logout_registered(store *s, const char *env, const char *client
 	store_done(st);
 	return found;
 }
+
+int client_rotate_secret(json_t **out, store *s, const struct secrets *sec, const char *env,
+                         const char *client_id)
+{
+	static const char sql_method[] =
+	    "SELECT auth_method FROM clients WHERE env = $1 AND client_id = $2";
+	static const char sql_update[] =
+	    "UPDATE clients SET secret_hash = $1, secret_sealed = $2 WHERE env = $3 AND "
+	    "client_id = $4 AND auth_method = $5";
+	char secret[64], hash[CRYPTO_HASH_HEX], method[32] = "";
+	char *sealed = NULL;
+	store_stmt *st = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!env || !client_id || strlen(client_id) > 200)
+		return careid_error_set(CAREID_ENOTFOUND, "unknown client");
+	rc = store_query(s, &st, sql_method, "tt", env, client_id);
+	if (!rc && (rc = store_next(st)) == 1)
+		snprintf(method, sizeof(method), "%s", store_text(st, 0));
+	store_done(st);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return careid_error_set(CAREID_ENOTFOUND, "unknown client");
+	if (strcmp(method, "private_key_jwt") == 0 || !method_valid(method))
+		return careid_error_set(CAREID_EINVALID,
+		                        "client %s authenticates with %s: it has no secret",
+		                        client_id, method);
+	rc = crypto_random_token(secret, sizeof(secret), 32);
+	if (rc)
+		return rc;
+	crypto_keyed_hash(hash, sec->hash_key, secret);
+	if (strcmp(method, "client_secret_jwt") == 0 &&
+	    (rc = crypto_seal(&sealed, sec->seal_key, secret)))
+		goto out;
+	/* the method is part of the condition: a client changed meanwhile keeps
+	 * what it had */
+	rc = store_exec(s, sql_update, "ttttt", hash, sealed, env, client_id, method);
+	if (rc == 0)
+		rc = careid_error_set(CAREID_ENOTFOUND, "client %s changed meanwhile", client_id);
+	if (rc < 0)
+		goto out;
+	*out = json_pack("{s:s, s:s}", "client_id", client_id, "client_secret", secret);
+	rc = *out ? 0 : careid_error_set(CAREID_ENOMEM, "out of memory");
+out:
+	free(sealed);
+	memset(secret, 0, sizeof(secret));
+	return rc;
+}
+
+int client_post_logout_list(json_t **out, store *s, const char *env, const char *client_id)
+{
+	static const char sql[] = "SELECT uri FROM client_post_logout_uris WHERE env = $1 AND "
+	                          "client_id = $2 ORDER BY uri";
+	store_stmt *st = NULL;
+	json_t *list = json_array();
+	int rc;
+
+	*out = NULL;
+	if (!list)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	rc = store_query(s, &st, sql, "tt", env, client_id);
+	while (!rc && (rc = store_next(st)) == 1)
+		rc = json_array_append_new(list, json_string(store_text(st, 0)))
+		         ? careid_error_set(CAREID_ENOMEM, "out of memory")
+		         : 0;
+	store_done(st);
+	if (rc < 0) {
+		json_decref(list);
+		return rc;
+	}
+	*out = list;
+	return 0;
+}

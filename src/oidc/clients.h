@@ -87,4 +87,21 @@ bool client_post_logout_registered(store *s, const char *env, const char *client
  * there is no such client. */
 int client_delete(store *s, const char *env, const char *client_id);
 
+/*
+ * Replaces the secret of a client that authenticates with one
+ * (client_secret_basic, client_secret_post, client_secret_jwt): the old
+ * secret stops working at once. `*out` is {"client_id", "client_secret"} (the
+ * new secret, shown once; stored hashed, or sealed for client_secret_jwt).
+ * One UPDATE and no transaction of its own, so a caller can record the
+ * rotation in the same transaction as its own rows. CAREID_ENOTFOUND for an
+ * unknown client, CAREID_EINVALID for a private_key_jwt client (it has no
+ * secret).
+ */
+int client_rotate_secret(json_t **out, store *s, const struct secrets *sec, const char *env,
+                         const char *client_id);
+
+/* The post-logout redirect URIs of a client, in registration order: a new
+ * array of strings (empty when it has none or does not exist). */
+int client_post_logout_list(json_t **out, store *s, const char *env, const char *client_id);
+
 #endif

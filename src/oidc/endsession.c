@@ -154,8 +154,12 @@ static int end_current(struct oidc_req *r, const struct session *s, const struct
 	int one = 0, rc;
 
 	*ended = false;
-	rc = sessions_end(&one, NULL, r->p->store, r->env->name, s->sid, SESSION_END_LOGOUT,
-	                  lo->hint_sid ? lo->client_id : s->uid);
+	rc = sessions_end_for(&one, NULL, r->p->store,
+	                      &(struct session_end){.env = r->env->name,
+	                                            .sid = s->sid,
+	                                            .reason = SESSION_END_LOGOUT,
+	                                            .actor = lo->hint_sid ? lo->client_id : s->uid,
+	                                            .client_id = lo->client_id});
 	if (rc)
 		return rc;
 	*ended = one == 1;

@@ -285,7 +285,7 @@ static int record_attempt(struct oidc_req *r, const struct tx *t, const char *me
 	};
 	bool ok = o == ATTEMPT_OK;
 	store *st = r->p->store;
-	json_t *detail;
+	json_t *detail, *max_age;
 	int rc;
 
 	detail = json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "env", r->env->name, "method", method,
@@ -293,6 +293,18 @@ static int record_attempt(struct oidc_req *r, const struct tx *t, const char *me
 	                   r->req->remote_addr, "reason", ok ? NULL : res->reason);
 	if (!detail)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	/* conformance evidence (docs/conformance-evidence.md): a re-authentication
+	 * that prompt or max_age asked for; max_age is -1 when not given */
+	max_age = json_object_get(t->params, "max_age");
+	rc = 0;
+	if (ok && pget(t->params, "prompt"))
+		rc = json_object_set_new(detail, "prompt", json_string(pget(t->params, "prompt")));
+	if (!rc && ok && json_is_integer(max_age) && json_integer_value(max_age) >= 0)
+		rc = json_object_set(detail, "max_age", max_age);
+	if (rc) {
+		json_decref(detail);
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	}
 	rc = store_begin(st);
 	if (rc)
 		goto out;

@@ -176,6 +176,13 @@ int session_touch(struct oidc_req *r, const struct session *s);
 int authorize_handle(struct oidc_req *r);
 int login_handle(struct oidc_req *r);
 int select_role_handle(struct oidc_req *r);
+/* How the role of a request with scope selectedrole was fixed ("role.selected"). */
+#define ROLE_CHOSEN_USER      "user"      /* picked on the role-selection page */
+#define ROLE_CHOSEN_ONLY_ROLE "only_role" /* the person has one role */
+/* authorize_finish() with role `roleid`, in one transaction with its
+ * "role.selected" audit event (docs/conformance-evidence.md). */
+int select_role_finish(struct oidc_req *r, json_t *params, const struct session *s,
+                       const char *roleid, const char *chosen);
 /* Creates a code for the transaction's request and redirects to the client. */
 int authorize_finish(struct oidc_req *r, json_t *params, const struct session *s,
                      const char *selected_roleid);

@@ -2,9 +2,15 @@
  * this sign-in is for (the selectedrole scope). */
 #include <string.h>
 
+#include "audit/audit.h"
 #include "core/error.h"
 #include "directory/directory.h"
 #include "oidc/oidc_int.h"
+
+static const char *pget(const json_t *params, const char *name)
+{
+	return json_string_value(json_object_get(params, name));
+}
 
 static int expired_page(struct oidc_req *r)
 {
@@ -74,6 +80,31 @@ static int render_roles(struct oidc_req *r, int status, const struct tx *t,
 	                             "roles", roles, "error", error));
 }
 
+int select_role_finish(struct oidc_req *r, json_t *params, const struct session *s,
+                       const char *roleid, const char *chosen)
+{
+	store *st = r->p->store;
+	const char *subject = arena_printf(r->a, "user:%s", s->uid);
+	json_t *detail = json_pack("{s:s, s:s, s:s, s:s}", "env", r->env->name, "client_id",
+	                           pget(params, "client_id"), "role", roleid, "chosen", chosen);
+	int rc;
+
+	if (!detail || !subject) {
+		json_decref(detail);
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	}
+	rc = store_begin(st);
+	if (rc)
+		goto out;
+	rc = audit_record(st, s->uid, "role.selected", subject, detail);
+	if (!rc)
+		rc = authorize_finish(r, params, s, roleid);
+	rc = rc < 0 ? (store_rollback(st), rc) : store_commit(st);
+out:
+	json_decref(detail);
+	return rc;
+}
+
 int select_role_handle(struct oidc_req *r)
 {
 	bool post = strcmp(r->req->method, "POST") == 0;
@@ -112,7 +143,7 @@ int select_role_handle(struct oidc_req *r)
 		rc = render_roles(r, 200, &t, u, "Select a role.");
 		goto out;
 	}
-	rc = authorize_finish(r, t.params, &s, chosen);
+	rc = select_role_finish(r, t.params, &s, chosen, ROLE_CHOSEN_USER);
 	if (!rc)
 		rc = tx_delete(r, t.id);
 out:

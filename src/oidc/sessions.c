@@ -119,10 +119,19 @@ static int session_find(char env_out[16], char uid_out[64], bool *ended, store *
 int sessions_end(int *ended_out, int *notified_out, store *s, const char *env, const char *sid,
                  const char *reason, const char *actor)
 {
+	const struct session_end e = {
+	    .env = env, .sid = sid, .reason = reason, .actor = actor, .client_id = NULL};
+
+	return sessions_end_for(ended_out, notified_out, s, &e);
+}
+
+int sessions_end_for(int *ended_out, int *notified_out, store *s, const struct session_end *e)
+{
 	static const char sql[] = "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE "
 	                          "env = $3 AND sid = $4 AND ended_at IS NULL";
+	const char *env = e->env, *sid = e->sid, *reason = e->reason, *actor = e->actor;
 	char where[16], uid[64], subject[80];
-	json_t *detail = NULL;
+	json_t *detail = NULL, *clients = NULL;
 	bool ended = false;
 	int queued = 0, rc;
 
@@ -142,9 +151,12 @@ int sessions_end(int *ended_out, int *notified_out, store *s, const char *env, c
 	if (rc <= 0)
 		goto out; /* 0: another request ended it first */
 	rc = backchannel_enqueue(s, where, sid, uid, &queued);
+	if (!rc)
+		rc = session_clients(&clients, s, where, sid);
 	if (!rc) {
-		detail = json_pack("{s:s, s:s, s:s, s:i}", "env", where, "sid", sid, "reason",
-		                   reason, "logout_tokens", queued);
+		detail = json_pack("{s:s, s:s, s:s, s:i, s:O, s:s*}", "env", where, "sid", sid,
+		                   "reason", reason, "logout_tokens", queued, "clients", clients,
+		                   "client_id", e->client_id);
 		snprintf(subject, sizeof(subject), "user:%s", uid);
 		rc = detail ? audit_record(s, actor ? actor : "system", "session.ended", subject,
 		                           detail)
@@ -158,6 +170,7 @@ int sessions_end(int *ended_out, int *notified_out, store *s, const char *env, c
 	}
 out:
 	json_decref(detail);
+	json_decref(clients);
 	if (rc < 0) {
 		store_rollback(s);
 		return rc;

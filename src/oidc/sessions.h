@@ -44,6 +44,24 @@ int sessions_list(json_t **out, store *s, const char *env, const char *uid, bool
 int sessions_end(int *ended_out, int *notified_out, store *s, const char *env, const char *sid,
                  const char *reason, const char *actor);
 
+/* What sessions_end_for() ends, why and for whom. */
+struct session_end {
+	const char *env; /* NULL: wherever the session is */
+	const char *sid;
+	const char *reason; /* SESSION_END_* */
+	const char *actor;  /* a uid, a client id, "admin", "system" (NULL: "system") */
+	/* RP-initiated logout: the client whose id_token_hint or client_id asked
+	 * (may be NULL), recorded as the event's "client_id" */
+	const char *client_id;
+};
+
+/*
+ * sessions_end() with everything the "session.ended" event records
+ * (docs/conformance-evidence.md): env, sid, reason, logout_tokens, clients
+ * (the client ids the session signed in to) and client_id when given.
+ */
+int sessions_end_for(int *ended_out, int *notified_out, store *s, const struct session_end *e);
+
 /*
  * Ends the live sessions of `env` idle since before `idle_before` or past
  * their absolute expiry at `now`, each as sessions_end() would. `*ended_out`

@@ -77,9 +77,9 @@ static int issue(struct oidc_req *r, const struct client *c, const struct grant 
 		                 REFRESH_TOKEN_TTL);
 	if (!rc)
 		rc = audit(r, c->client_id, refreshed ? "token.refreshed" : "token.issued", g->uid,
-		           json_pack("{s:s, s:s, s:s, s:s, s:s}", "env", r->env->name, "grant_type",
-		                     grant_type, "client_id", c->client_id, "sid", g->sid, "scope",
-		                     g->scope));
+		           json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "env", r->env->name,
+		                     "grant_type", grant_type, "client_id", c->client_id, "sid",
+		                     g->sid, "scope", g->scope, "auth_method", c->auth_method));
 	if (rc)
 		goto fail;
 	rc = store_commit(r->p->store);

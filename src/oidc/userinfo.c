@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audit/audit.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "oidc/oidc_int.h"
@@ -49,11 +50,43 @@ static int find_token(struct oidc_req *r, const char **out)
 	return found ? 0 : CAREID_ENOTFOUND;
 }
 
+/*
+ * The first successful call with an access token is conformance evidence
+ * ("userinfo.served", docs/conformance-evidence.md). The conditional UPDATE
+ * makes it once per token even when calls race; once the token is marked,
+ * callers skip this and userinfo writes nothing.
+ */
+static int record_first_use(struct oidc_req *r, const char *hash, const char *client_id,
+                            const struct grant *g)
+{
+	static const char sql[] =
+	    "UPDATE tokens SET userinfo_at = $1 WHERE token_hash = $2 AND userinfo_at IS NULL";
+	const char *subject = arena_printf(r->a, "user:%s", g->uid);
+	json_t *detail = json_pack("{s:s, s:s, s:s}", "env", r->env->name, "client_id", client_id,
+	                           "scope", g->scope);
+	int rc;
+
+	if (!detail || !subject) {
+		json_decref(detail);
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	}
+	rc = store_begin(r->p->store);
+	if (rc)
+		goto out;
+	rc = store_exec(r->p->store, sql, "it", clock_now(), hash);
+	if (rc == 1)
+		rc = audit_record(r->p->store, client_id, "userinfo.served", subject, detail);
+	rc = rc < 0 ? (store_rollback(r->p->store), rc) : store_commit(r->p->store);
+out:
+	json_decref(detail);
+	return rc;
+}
+
 int userinfo_handle(struct oidc_req *r)
 {
 	static const char sql[] =
-	    "SELECT grant_data, client_id FROM tokens WHERE token_hash = $1 AND env = $2 AND "
-	    "kind = 'access' AND revoked_at IS NULL AND expires_at > $3";
+	    "SELECT grant_data, client_id, userinfo_at FROM tokens WHERE token_hash = $1 AND "
+	    "env = $2 AND kind = 'access' AND revoked_at IS NULL AND expires_at > $3";
 	const char *token;
 	char hash[CRYPTO_HASH_HEX];
 	struct client *c = NULL;
@@ -61,6 +94,7 @@ int userinfo_handle(struct oidc_req *r)
 	json_t *claims = NULL;
 	char *jwt = NULL;
 	struct grant g;
+	bool first_use;
 	int rc;
 
 	r->res->route = "userinfo";
@@ -88,6 +122,7 @@ int userinfo_handle(struct oidc_req *r)
 		        : bearer_error(r, 401, "invalid_token", "the access token is not valid");
 		goto out;
 	}
+	first_use = store_null(st, 2);
 	rc = grant_from_text(&g, r->a, store_text(st, 0));
 	if (!rc)
 		rc = client_get(&c, r->p->store, r->env->name, store_text(st, 1));
@@ -115,8 +150,13 @@ int userinfo_handle(struct oidc_req *r)
 		json_object_set_new(claims, "aud", json_string(c->client_id));
 		rc = jws_sign(&jwt, ks->signer, c->userinfo_alg, "JWT", claims);
 		keyset_release(ks);
-		if (!rc)
-			rc = http_send(r->res, 200, "application/jwt", jwt, strlen(jwt));
+	}
+	if (!rc && first_use)
+		rc = record_first_use(r, hash, c->client_id, &g);
+	if (rc)
+		goto out;
+	if (jwt) {
+		rc = http_send(r->res, 200, "application/jwt", jwt, strlen(jwt));
 	} else {
 		rc = http_send_json(r->res, 200, claims);
 		claims = NULL;

@@ -3,9 +3,11 @@
  * the caller's transaction), the logout token careid signs (header and claims
  * checked against the environment's published keys), and what each answer of
  * the relying party does: 2xx delivered, 400 failed for good, 503 and
- * unreachable retried with a fresh token. The relying party is a real HTTP
- * server (http/server.c) on 127.0.0.1; the outbox is drained on the test's
- * thread.
+ * unreachable retried with a fresh token. And the test logout tokens a
+ * supplier asks for (backchannel_send_tests): their errors, the valid and the
+ * deliberately invalid token, one attempt each, their "logout.test" events.
+ * The relying party is a real HTTP server (http/server.c) on 127.0.0.1; the
+ * outbox is drained on the test's thread.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -130,7 +132,7 @@ static int group_setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct http_server_opts so = {.addr = "127.0.0.1", .threads = 2, .handler = rp_handler};
 	struct provider_opts po = {0};
-	struct outbox_handler h;
+	struct outbox_handler h[2];
 	char url[300];
 
 	assert_non_null(f);
@@ -147,9 +149,11 @@ static int group_setup(void **state)
 	po.store = f->s;
 	po.public_url = "http://127.0.0.1:9";
 	assert_int_equal(provider_new(&f->p, &po), 0);
-	backchannel_handler(&h, f->p);
-	assert_string_equal(h.kind, BACKCHANNEL_KIND);
-	assert_int_equal(outbox_new(&f->ob, f->s, &h, 1, NULL), 0);
+	backchannel_handler(&h[0], f->p);
+	assert_string_equal(h[0].kind, BACKCHANNEL_KIND);
+	backchannel_test_handler(&h[1], f->p);
+	assert_string_equal(h[1].kind, BACKCHANNEL_TEST_KIND);
+	assert_int_equal(outbox_new(&f->ob, f->s, h, 2, NULL), 0);
 	add_client(f, f->client_a, "PS256", f->rp_url);
 	add_client(f, f->client_b, "RS256", NULL); /* no back-channel URI */
 	add_client(f, f->client_c, "RS256", f->rp_url);
@@ -165,7 +169,8 @@ static int setup(void **state)
 
 	if (store_exec(f->s, "DELETE FROM outbox_attempts", "") < 0 ||
 	    store_exec(f->s, "DELETE FROM outbox", "") < 0 ||
-	    store_exec(f->s, "DELETE FROM session_clients", "") < 0)
+	    store_exec(f->s, "DELETE FROM session_clients", "") < 0 ||
+	    store_exec(f->s, "DELETE FROM sessions", "") < 0)
 		return -1;
 	rp_reset(200);
 	return 0;
@@ -491,6 +496,234 @@ static void test_removed_client_and_bad_payload_fail(void **state)
 	assert_string_equal(actions, "logout.refused");
 }
 
+/* A session of user UID in mock that signed in to `client_id` at `at`. */
+static void session_at(struct fixture *f, const char *sid, const char *client_id, int64_t at)
+{
+	char id_hash[80];
+
+	snprintf(id_hash, sizeof(id_hash), "hash-%s", sid);
+	assert_int_equal(store_exec(f->s,
+	                            "INSERT INTO sessions (id_hash, env, sid, uid, auth_time, acr, "
+	                            "amr, aal, created_at, last_seen, expires_at) VALUES ($1, $2, "
+	                            "$3, $4, $5, $6, $7, $8, $9, $10, $11)",
+	                            "ttttittiiii", id_hash, "mock", sid, UID, at, "AAL1_USERPASS",
+	                            "[\"pwd\"]", (int64_t)1, at, at, at + 3600),
+	                 1);
+	assert_int_equal(store_exec(f->s,
+	                            "INSERT INTO session_clients (env, sid, client_id, first_at, "
+	                            "last_at) VALUES ($1, $2, $3, $4, $5)",
+	                            "tttii", "mock", sid, client_id, at, at),
+	                 1);
+}
+
+/* The details of the audit events `action` about `subject`, in order (new array). */
+static json_t *audit_details(struct fixture *f, const char *action, const char *subject,
+                             const char *actor)
+{
+	store_stmt *st = NULL;
+	json_t *list = json_array();
+
+	assert_int_equal(store_query(f->s, &st,
+	                             "SELECT actor, detail FROM audit_events WHERE action = $1 AND "
+	                             "subject = $2 ORDER BY seq",
+	                             "tt", action, subject),
+	                 0);
+	while (store_next(st) == 1) {
+		if (actor)
+			assert_string_equal(store_text(st, 0), actor);
+		json_array_append_new(list, json_loads(store_text(st, 1), 0, NULL));
+	}
+	store_done(st);
+	return list;
+}
+
+static void test_logout_test_errors(void **state)
+{
+	struct fixture *f = *state;
+	int64_t events = count_rows(f, "SELECT COUNT(*) FROM audit_events");
+	json_t *out = NULL;
+
+	assert_int_equal(backchannel_send_tests(f->p, "mock", "no-such-client", "u1", &out),
+	                 CAREID_ENOTFOUND);
+	assert_string_equal(careid_error_last()->message,
+	                    "no client no-such-client is registered in mock");
+	/* the client exists in mock, not in int */
+	assert_int_equal(backchannel_send_tests(f->p, "int", f->client_a, "u1", &out),
+	                 CAREID_ENOTFOUND);
+	assert_int_equal(backchannel_send_tests(f->p, "nowhere", f->client_a, "u1", &out),
+	                 CAREID_EINVALID);
+	session_at(f, "sid-e", f->client_b, clock_now());
+	assert_int_equal(backchannel_send_tests(f->p, "mock", f->client_b, "u1", &out),
+	                 CAREID_EINVALID);
+	assert_string_equal(careid_error_last()->message,
+	                    "register a back-channel logout URI for this client first");
+	/* a URI but no session of this client (sid-e is client_b's) */
+	assert_int_equal(backchannel_send_tests(f->p, "mock", f->client_a, "u1", &out),
+	                 CAREID_ENOTFOUND);
+	assert_string_equal(careid_error_last()->message,
+	                    "sign in to this client in mock first: the valid test token names a "
+	                    "real session");
+	assert_null(out);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM outbox"), 0);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM audit_events"), events);
+}
+
+static void test_logout_test_tokens(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const algs[] = {"RS256", "PS256", NULL};
+	const struct keyset *ks;
+	char subject[128];
+	json_t *out = NULL, *list, *claims[2] = {NULL, NULL}, *d;
+	int64_t now = clock_now(), requested_at;
+	int verified = 0, spoiled = -1;
+
+	/* the most recent session of the client is the one the tokens name */
+	session_at(f, "sid-old", f->client_a, now - 600);
+	session_at(f, "sid-new", f->client_a, now - 60);
+	session_at(f, "sid-other", f->client_c, now);
+	assert_int_equal(backchannel_send_tests(f->p, "mock", f->client_a, "910000000009", &out),
+	                 0);
+	assert_string_equal(json_string_value(json_object_get(out, "uri")), f->rp_url);
+	assert_string_equal(json_string_value(json_object_get(out, "sid")), "sid-new");
+	assert_string_equal(json_string_value(json_object_get(out, "env")), "mock");
+	requested_at = json_integer_value(json_object_get(out, "requested_at"));
+	assert_true(requested_at >= now);
+	json_decref(out);
+	snprintf(subject, sizeof(subject), "client:%s", f->client_a);
+	list = audit_details(f, "logout.test_requested", subject, "910000000009");
+	assert_int_equal(json_array_size(list), 1);
+	d = json_array_get(list, 0);
+	assert_string_equal(json_string_value(json_object_get(d, "env")), "mock");
+	assert_string_equal(json_string_value(json_object_get(d, "client_id")), f->client_a);
+	assert_string_equal(json_string_value(json_object_get(d, "uri")), f->rp_url);
+	assert_int_equal(json_integer_value(json_object_get(d, "requested_at")), requested_at);
+	json_decref(list);
+	assert_int_equal(
+	    count_rows(f, "SELECT COUNT(*) FROM outbox WHERE kind = '" BACKCHANNEL_TEST_KIND "'"),
+	    2);
+
+	/* a naive RP: 200 to anything */
+	assert_int_equal(outbox_drain(f->ob, 10000), 2);
+	assert_int_equal(rp_count(), 2);
+	ks = keyring_get(f->p->envs[0].keys);
+	for (int i = 0; i < 2; i++) {
+		json_t *header = NULL, *c = NULL;
+
+		pthread_mutex_lock(&rp.lock);
+		assert_int_equal(jws_peek(rp.tokens[i], &header, &claims[i]), 0);
+		if (jws_verify_jwks(&c, rp.tokens[i], ks->jwks, algs) == 0)
+			verified++;
+		else
+			spoiled = i;
+		pthread_mutex_unlock(&rp.lock);
+		/* the client's ID token algorithm, the current key, explicitly typed */
+		assert_string_equal(json_string_value(json_object_get(header, "alg")), "PS256");
+		assert_string_equal(json_string_value(json_object_get(header, "kid")),
+		                    signing_key_kid(ks->signer));
+		assert_string_equal(json_string_value(json_object_get(header, "typ")),
+		                    "logout+jwt");
+		/* the claims of a real logout token, for the real session, either way */
+		check_claims(f, claims[i], "sid-new", f->client_a);
+		json_decref(header);
+		json_decref(c);
+	}
+	keyset_release(ks);
+	assert_int_equal(verified, 1);
+	assert_true(spoiled >= 0);
+	assert_string_not_equal(json_string_value(json_object_get(claims[0], "jti")),
+	                        json_string_value(json_object_get(claims[1], "jti")));
+
+	list = audit_details(f, "logout.test", subject, "system");
+	assert_int_equal(json_array_size(list), 2);
+	for (size_t i = 0; i < 2; i++) {
+		const char *jti;
+
+		d = json_array_get(list, i);
+		assert_string_equal(json_string_value(json_object_get(d, "env")), "mock");
+		assert_string_equal(json_string_value(json_object_get(d, "client_id")),
+		                    f->client_a);
+		assert_string_equal(json_string_value(json_object_get(d, "uri")), f->rp_url);
+		assert_int_equal(json_integer_value(json_object_get(d, "status")), 200);
+		/* what the checklist flags: the invalid token accepted */
+		assert_string_equal(json_string_value(json_object_get(d, "outcome")), "accepted");
+		assert_string_equal(json_string_value(json_object_get(d, "detail")), "HTTP 200");
+		assert_int_equal(json_integer_value(json_object_get(d, "requested_at")),
+		                 requested_at);
+		jti = json_string_value(json_object_get(d, "jti"));
+		/* "valid" says which token it was: the one whose signature verified */
+		for (int k = 0; k < 2; k++)
+			if (strcmp(jti, json_string_value(json_object_get(claims[k], "jti"))) == 0)
+				assert_int_equal(json_is_true(json_object_get(d, "valid")),
+				                 k != spoiled);
+	}
+	assert_int_not_equal(json_is_true(json_object_get(json_array_get(list, 0), "valid")),
+	                     json_is_true(json_object_get(json_array_get(list, 1), "valid")));
+	json_decref(list);
+	json_decref(claims[0]);
+	json_decref(claims[1]);
+	/* careid's own sessions are untouched; nothing else is sent */
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL"), 3);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM audit_events WHERE action NOT IN "
+	                               "('logout.test_requested', 'logout.test') AND seq > "
+	                               "(SELECT MAX(seq) FROM audit_events WHERE action = "
+	                               "'logout.test_requested')"),
+	                 0);
+	assert_int_equal(outbox_drain(f->ob, 1000), 0);
+	assert_int_equal(rp_count(), 2);
+}
+
+/* Each answer is final: a 400 is "rejected", a 503 and an unreachable URI
+ * "failed", none retried. */
+static void test_logout_test_answers_are_final(void **state)
+{
+	struct fixture *f = *state;
+	char client[64], subject[128];
+	json_t *list;
+
+	session_at(f, "sid-a", f->client_c, clock_now());
+	rp_reset(400);
+	assert_int_equal(backchannel_send_tests(f->p, "mock", f->client_c, "u1", NULL), 0);
+	assert_int_equal(outbox_drain(f->ob, 10000), 2);
+	rp_reset(503);
+	assert_int_equal(backchannel_send_tests(f->p, "mock", f->client_c, "u1", NULL), 0);
+	assert_int_equal(outbox_drain(f->ob, 10000), 2);
+	add_client(f, client, "RS256", "http://127.0.0.1:9/logout");
+	session_at(f, "sid-b", client, clock_now());
+	assert_int_equal(backchannel_send_tests(f->p, "mock", client, "u1", NULL), 0);
+	assert_int_equal(outbox_drain(f->ob, 10000), 2);
+	/* nothing is due again, whatever the answers were */
+	assert_int_equal(store_exec(f->s, "UPDATE outbox SET next_attempt_at = 0", ""), 6);
+	assert_int_equal(outbox_drain(f->ob, 2000), 0);
+	assert_int_equal(rp_count(), 2);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM outbox WHERE attempts = 1"), 6);
+
+	snprintf(subject, sizeof(subject), "client:%s", f->client_c);
+	list = audit_details(f, "logout.test", subject, "system");
+	assert_int_equal(json_array_size(list), 4);
+	for (size_t i = 0; i < 4; i++) {
+		const json_t *d = json_array_get(list, i);
+
+		assert_int_equal(json_integer_value(json_object_get(d, "status")),
+		                 i < 2 ? 400 : 503);
+		assert_string_equal(json_string_value(json_object_get(d, "outcome")),
+		                    i < 2 ? "rejected" : "failed");
+	}
+	json_decref(list);
+	snprintf(subject, sizeof(subject), "client:%s", client);
+	list = audit_details(f, "logout.test", subject, "system");
+	assert_int_equal(json_array_size(list), 2);
+	for (size_t i = 0; i < 2; i++) {
+		const json_t *d = json_array_get(list, i);
+
+		assert_int_equal(json_integer_value(json_object_get(d, "status")), 0);
+		assert_string_equal(json_string_value(json_object_get(d, "outcome")), "failed");
+		assert_non_null(
+		    strstr(json_string_value(json_object_get(d, "detail")), "127.0.0.1:9"));
+	}
+	json_decref(list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -500,6 +733,9 @@ int main(void)
 	    cmocka_unit_test_setup(test_503_is_retried_with_a_fresh_token, setup),
 	    cmocka_unit_test_setup(test_unreachable_is_retried, setup),
 	    cmocka_unit_test_setup(test_removed_client_and_bad_payload_fail, setup),
+	    cmocka_unit_test_setup(test_logout_test_errors, setup),
+	    cmocka_unit_test_setup(test_logout_test_tokens, setup),
+	    cmocka_unit_test_setup(test_logout_test_answers_are_final, setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
