@@ -1,5 +1,6 @@
-/* What the onboarding service reads at start: questionnaires and the bank
- * holiday calendar, both data in etc/ that operators update without a release. */
+/* What the onboarding service reads at start: questionnaires, the Connection
+ * Agreement's text and the bank holiday calendar, data in etc/ that operators
+ * update without a release. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/workdays.h"
+#include "onboarding/agreement_int.h"
 #include "onboarding/onboarding_int.h"
 #include "onboarding/questionnaire.h"
 
@@ -23,6 +25,14 @@ int onboarding_load_data(onboarding *o, const char *etc_dir)
 	rc = questionnaire_load(&o->setup, path);
 	if (rc)
 		return rc;
+	snprintf(path, sizeof(path), "%s/onboarding/non-functional.json", etc_dir);
+	rc = questionnaire_load(&o->nfr, path);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "%s/onboarding/connection-agreement.json", etc_dir);
+	rc = agreement_text_load(&o->agreement, path);
+	if (rc)
+		return rc;
 	snprintf(path, sizeof(path), "%s/bank-holidays-england-and-wales.json", etc_dir);
 	return workdays_load(&o->wd, path);
 }
@@ -34,6 +44,8 @@ void onboarding_free(onboarding *o)
 	rp_free(o->rp);
 	questionnaire_free(o->saq);
 	questionnaire_free(o->setup);
+	questionnaire_free(o->nfr);
+	json_decref(o->agreement);
 	workdays_free(o->wd);
 	free(o->public_url);
 	free(o);

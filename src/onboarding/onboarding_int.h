@@ -27,6 +27,8 @@ struct onboarding {
 	rp *rp;
 	struct questionnaire *saq;
 	struct questionnaire *setup; /* the 'Setup and eligibility' stage */
+	struct questionnaire *nfr;   /* the 'Non-functional requirements' stage */
+	json_t *agreement;           /* the Connection Agreement's text (agreement_int.h) */
 	struct workdays *wd;
 	char today[11]; /* "" or a fixed date for review SLAs (--review-date) */
 };
@@ -112,19 +114,90 @@ int products_api(struct ob_req *r);
 /* After a review of kind "access" is decided (inside its transaction). */
 int products_access_decided(struct ob_req *r, const char *product_id, const char *decision);
 
+/*
+ * A product of the caller's team, or, for a member of the CIS2 onboarding
+ * team who is not in that team, any product (`as_reviewer`: `t` is NULL).
+ * products.c loads it and hands it to the module owning the page.
+ */
+struct ob_product {
+	const struct ob_team *t; /* NULL when as_reviewer */
+	const char *id;
+	const char *name;
+	const char *cis2_access; /* none, requested, granted, declined */
+	const char *team_id;
+	bool as_reviewer;
+};
+
 /* stage.c: a product's 'Setup and eligibility' stage (etc/onboarding/
  * setup-eligibility.json): 3 sections saved as drafts, the use case's
  * checklist, submitted together for review. Pages under
  * /onboarding/products/{id}/setup…, API under /api/v1/products/{id}/setup…;
  * `rest` is what follows the product id ("/setup", "/setup/use_case", …). The
  * product belongs to the caller's team (products.c checked it). */
-int stage_handle(struct ob_req *r, const struct ob_team *t, const char *product_id,
-                 const char *product_name, const char *cis2_access, const char *rest);
-int stage_api(struct ob_req *r, const struct ob_team *t, const char *product_id,
-              const char *product_name, const char *cis2_access, const char *rest);
+int stage_handle(struct ob_req *r, const struct ob_product *p, const char *rest);
+int stage_api(struct ob_req *r, const struct ob_product *p, const char *rest);
 /* After a review of kind "stage" is decided (inside its transaction). */
 int stage_decided(struct ob_req *r, const char *stage_id, const char *decision,
                   const json_t *comments);
+
+/*
+ * Journey plan (plan.c, plan_check.c, timeline.c). Pages under
+ * /onboarding/products/{id}/plan…, API under /api/v1/products/{id}/plan….
+ * `rest` is what follows the product id ("/plan", "/plan/versions/2", …).
+ * A plan version is this JSON object (every field optional in a draft):
+ *   {"dates": {"testing_start", "testing_end", "conformance_start",
+ *              "conformance_answers", "conformance_achieved",
+ *              "first_site_live", "last_site_live"}      ("YYYY-MM-DD")
+ *    "deployment_model": "single_instance" | "instance_per_customer",
+ *    "sites": [{"name", "ods_code", "planned_date", "users",
+ *               "auths_per_day", "auths_peak_hour"}]}  (at most 200 sites)
+ */
+int plan_handle(struct ob_req *r, const struct ob_product *p, const char *rest);
+int plan_api(struct ob_req *r, const struct ob_product *p, const char *rest);
+/* The newest version of a product's plan (a new reference) and its number;
+ * CAREID_ENOTFOUND when there is none yet. */
+int plan_current(struct ob_req *r, const char *product_id, json_t **plan_out, int *version_out);
+
+/*
+ * Environments (envclients.c): clients a team registers for a product in
+ * int and dep once CIS2 access is granted, and in live once technical
+ * conformance is achieved and the Connection Agreement accepted.
+ * /onboarding/products/{id}/environments…, /api/v1/products/{id}/environments….
+ */
+int envclients_handle(struct ob_req *r, const struct ob_product *p, const char *rest);
+int envclients_api(struct ob_req *r, const struct ob_product *p, const char *rest);
+/* The client ids registered for a product in `env` (a new array, oldest first). */
+int envclients_list(struct ob_req *r, const char *product_id, const char *env, json_t **out);
+
+/*
+ * Assurance (stage.c for the 'Non-functional requirements' stage at
+ * …/non-functional…, conformance.c, agreement.c).
+ */
+int conformance_handle(struct ob_req *r, const struct ob_product *p, const char *rest);
+int conformance_api(struct ob_req *r, const struct ob_product *p, const char *rest);
+/* After a review of kind "conformance" is decided (inside its transaction);
+ * `subject_id` is the product id. */
+int conformance_decided(struct ob_req *r, const char *product_id, const char *decision,
+                        const json_t *comments);
+/* True once the CIS2 team confirmed the product's technical conformance. */
+bool conformance_achieved(struct ob_req *r, const char *product_id);
+int agreement_handle(struct ob_req *r, const struct ob_product *p, const char *rest);
+int agreement_api(struct ob_req *r, const struct ob_product *p, const char *rest);
+/* True once the team accepted the Connection Agreement. */
+bool agreement_accepted(struct ob_req *r, const char *product_id);
+
+/*
+ * Go-live (golive.c: sites marked live, the planned-against-actual
+ * dashboard; chart.c: the SVG chart) and the CIS2 team's view of every
+ * product (overview.c at /onboarding/cis2, /api/v1/cis2/products).
+ */
+int golive_handle(struct ob_req *r, const struct ob_product *p, const char *rest);
+int golive_api(struct ob_req *r, const struct ob_product *p, const char *rest);
+int overview_handle(struct ob_req *r);
+int overview_api(struct ob_req *r);
+/* The product's journey as a task list for its page: [{id, title, href,
+ * status, status_text}] (a new array), from 'Setup and eligibility' to live. */
+int journey_tasks(struct ob_req *r, const struct ob_product *p, json_t **out);
 
 /* reviews.c */
 int reviews_handle(struct ob_req *r);

@@ -280,6 +280,8 @@ static int route_page(struct ob_req *r)
 		return mockclients_handle(r);
 	if (strcmp(p, "/updates") == 0)
 		return notify_updates_handle(r);
+	if (strcmp(p, "/cis2") == 0 || strncmp(p, "/cis2/", 6) == 0)
+		return overview_handle(r);
 	return ob_error(r, 404, "not_found", "There is no such page.");
 }
 
@@ -312,6 +314,8 @@ static int route_api(struct ob_req *r)
 		return mockclients_api(r);
 	if (strcmp(p, "/updates") == 0)
 		return notify_updates_api(r);
+	if (strncmp(p, "/cis2/", 6) == 0)
+		return overview_api(r);
 	return ob_error(r, 404, "not_found", "There is no such API resource.");
 }
 

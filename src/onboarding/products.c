@@ -92,6 +92,55 @@ static int product_load(struct ob_req *r, const char *id, const struct ob_team *
 	return rc;
 }
 
+/* A team member's product (after team_context's checks). */
+static int product_ctx_team(struct ob_req *r, const char *id, struct ob_team *t, struct product *p,
+                            struct ob_product *op)
+{
+	int rc = team_context(r, t);
+
+	if (rc)
+		return rc;
+	rc = product_load(r, id, t, p);
+	if (rc == CAREID_ENOTFOUND)
+		return ob_error(r, 404, "not_found", "There is no such product in your team.") ?: 1;
+	if (rc)
+		return rc;
+	*op = (struct ob_product){t, p->id, p->name, p->cis2_access, p->team_id, false};
+	return 0;
+}
+
+/*
+ * The product a request under /products/{id} is about: one of the caller's
+ * team's, or, for the CIS2 onboarding team, any product (read by the module
+ * that owns the page, which decides what a reviewer may do there). Returns 1
+ * when an answer was sent (not signed in, no such product, …).
+ */
+static int product_context(struct ob_req *r, const char *id, struct ob_team *t, struct product *p,
+                           struct ob_product *op)
+{
+	int rc = ob_require_account(r);
+	bool in_team = false;
+
+	if (rc)
+		return rc;
+	memset(op, 0, sizeof(*op));
+	memset(t, 0, sizeof(*t));
+	if (!r->reviewer)
+		return product_ctx_team(r, id, t, p, op);
+	rc = orgs_team_of(r, r->uid, t);
+	if (rc && rc != CAREID_ENOTFOUND)
+		return rc;
+	rc = product_load(r, id, NULL, p);
+	if (rc == CAREID_ENOTFOUND)
+		return ob_error(r, 404, "not_found", "There is no such product.") ?: 1;
+	if (rc)
+		return rc;
+	in_team = t->team_id && strcmp(t->team_id, p->team_id) == 0;
+	*op = (struct ob_product){in_team ? t : NULL, p->id,      p->name,
+	                          p->cis2_access,     p->team_id, !in_team};
+	return 0;
+}
+
 static json_t *product_json(const struct product *p)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", p->id, "name", p->name, "description",
@@ -305,6 +354,43 @@ int products_access_decided(struct ob_req *r, const char *product_id, const char
 	return body ? rc : CAREID_ENOMEM;
 }
 
+/* The parts of a product's journey, each owned by its module. */
+static const struct {
+	const char *prefix;
+	int (*page)(struct ob_req *r, const struct ob_product *p, const char *rest);
+	int (*api)(struct ob_req *r, const struct ob_product *p, const char *rest);
+} parts[] = {
+    {"/setup", stage_handle, stage_api},
+    {"/non-functional", stage_handle, stage_api},
+    {"/plan", plan_handle, plan_api},
+    {"/environments", envclients_handle, envclients_api},
+    {"/conformance", conformance_handle, conformance_api},
+    {"/agreement", agreement_handle, agreement_api},
+    {"/golive", golive_handle, golive_api},
+};
+
+/* The part `rest` ("/plan/versions/2", …) belongs to, or -1. */
+static int part_of(const char *rest)
+{
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		size_t n = strlen(parts[i].prefix);
+
+		if (strncmp(rest, parts[i].prefix, n) == 0 && (rest[n] == '\0' || rest[n] == '/'))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* "/products/ID/rest" → ID (in the arena) and *rest. */
+static char *product_id_of(struct ob_req *r, const char **rest)
+{
+	const char *start = r->path + 10;
+	size_t n = strcspn(start, "/");
+
+	*rest = start + n;
+	return arena_strndup(r->a, start, n);
+}
+
 static int products_page(struct ob_req *r, int status, const struct ob_team *t, json_t *values,
                          json_t *errors)
 {
@@ -324,15 +410,22 @@ static int products_page(struct ob_req *r, int status, const struct ob_team *t, 
 	                         errors && json_object_size(errors) > 0));
 }
 
-static int product_page(struct ob_req *r, int status, const struct product *p, const char *notice)
+static int product_page(struct ob_req *r, int status, const struct product *p,
+                        const struct ob_product *op, const char *notice)
 {
-	bool can_request =
-	    strcmp(p->cis2_access, "none") == 0 || strcmp(p->cis2_access, "declined") == 0;
+	bool granted = strcmp(p->cis2_access, "granted") == 0;
+	bool can_request = !op->as_reviewer && (strcmp(p->cis2_access, "none") == 0 ||
+	                                        strcmp(p->cis2_access, "declined") == 0);
+	json_t *tasks = NULL;
+	int rc = granted ? journey_tasks(r, op, &tasks) : 0;
 
+	if (rc)
+		return rc;
 	return ob_page(r, status, "ob_product",
-	               json_pack("{s:s, s:o, s:b, s:b, s:s?}", "title", p->name, "product",
-	                         product_json(p), "can_request", can_request, "granted",
-	                         strcmp(p->cis2_access, "granted") == 0, "notice", notice));
+	               json_pack("{s:s, s:o, s:b, s:b, s:b, s:o?, s:s?}", "title", p->name,
+	                         "product", product_json(p), "can_request", can_request, "granted",
+	                         granted, "as_reviewer", op->as_reviewer, "tasks", tasks, "notice",
+	                         notice));
 }
 
 int products_handle(struct ob_req *r)
@@ -340,19 +433,22 @@ int products_handle(struct ob_req *r)
 	bool post = strcmp(r->req->method, "POST") == 0;
 	struct ob_team t;
 	struct product p;
+	struct ob_product op;
 	json_t *errors = NULL;
 	char *id = NULL, due[11];
 	const char *rest;
-	int rc = team_context(r, &t);
+	int rc, part;
 
-	if (rc)
-		return rc > 0 ? 0 : rc;
-	if (post && !ob_csrf_ok(r))
-		return ob_error(r, 403, "csrf", "The form was not sent from this browser's page.");
 	if (strcmp(r->path, "/products") == 0) {
 		const char *name = form_get(&r->req->form, "name");
 		const char *desc = form_get(&r->req->form, "description");
 
+		rc = team_context(r, &t);
+		if (rc)
+			return rc > 0 ? 0 : rc;
+		if (post && !ob_csrf_ok(r))
+			return ob_error(r, 403, "csrf",
+			                "The form was not sent from this browser's page.");
 		if (!post)
 			return products_page(r, 200, &t, NULL, NULL);
 		rc = add(r, &t, name, desc, &errors, &id);
@@ -368,29 +464,30 @@ int products_handle(struct ob_req *r)
 		return http_redirect(r->res, 303,
 		                     arena_printf(r->a, "/onboarding/products/%s", id));
 	}
-	rest = r->path + 10;
-	id = arena_strdup(r->a, rest);
-	if (id && strchr(id, '/'))
-		*strchr(id, '/') = '\0';
-	rc = product_load(r, id, &t, &p);
-	if (rc == CAREID_ENOTFOUND)
-		return ob_error(r, 404, "not_found", "There is no such product in your team.");
+	id = product_id_of(r, &rest);
+	if (!id)
+		return CAREID_ENOMEM;
+	rc = product_context(r, id, &t, &p, &op);
 	if (rc)
-		return rc;
-	if (strncmp(rest + strlen(id), "/setup", 6) == 0)
-		return stage_handle(r, &t, p.id, p.name, p.cis2_access, rest + strlen(id));
-	if (strcmp(rest + strlen(id), "/access") == 0 && post) {
+		return rc > 0 ? 0 : rc;
+	if (post && !ob_csrf_ok(r))
+		return ob_error(r, 403, "csrf", "The form was not sent from this browser's page.");
+	part = part_of(rest);
+	if (part >= 0)
+		return parts[part].page(r, &op, rest);
+	if (strcmp(rest, "/access") == 0 && post && !op.as_reviewer) {
 		rc = request_access(r, &t, &p, due);
 		if (rc == CAREID_EUSED)
 			return product_page(
-			    r, 409, &p, "CIS2 Authentication has already been requested or added.");
+			    r, 409, &p, &op,
+			    "CIS2 Authentication has already been requested or added.");
 		return rc ? rc
 		          : http_redirect(r->res, 303,
 		                          arena_printf(r->a, "/onboarding/products/%s", p.id));
 	}
-	if (rest[strlen(id)] || post)
+	if (*rest || post)
 		return ob_error(r, 404, "not_found", "There is no such page.");
-	return product_page(r, 200, &p, NULL);
+	return product_page(r, 200, &p, &op, NULL);
 }
 
 int products_api(struct ob_req *r)
@@ -398,15 +495,18 @@ int products_api(struct ob_req *r)
 	const char *m = r->req->method, *rest;
 	struct ob_team t;
 	struct product p;
+	struct ob_product op;
 	json_t *body, *errors = NULL, *items;
 	char *id = NULL, due[11];
-	int rc = team_context(r, &t);
+	int rc, part;
 
-	if (rc)
-		return rc > 0 ? 0 : rc;
-	if (strcmp(m, "GET") != 0 && !ob_csrf_ok(r))
-		return ob_error(r, 403, "csrf", "Send the X-CSRF-Token header from /api/v1/me.");
 	if (strcmp(r->path, "/products") == 0) {
+		rc = team_context(r, &t);
+		if (rc)
+			return rc > 0 ? 0 : rc;
+		if (strcmp(m, "GET") != 0 && !ob_csrf_ok(r))
+			return ob_error(r, 403, "csrf",
+			                "Send the X-CSRF-Token header from /api/v1/me.");
 		if (strcmp(m, "GET") == 0) {
 			rc = list(r, &t, &items);
 			return rc ? rc : ob_json(r, 200, items);
@@ -434,20 +534,20 @@ int products_api(struct ob_req *r)
 		rc = product_load(r, id, &t, &p);
 		return rc ? rc : ob_json(r, 201, product_json(&p));
 	}
-	rest = r->path + 10;
-	id = arena_strdup(r->a, rest);
-	if (id && strchr(id, '/'))
-		*strchr(id, '/') = '\0';
-	rc = product_load(r, id, &t, &p);
-	if (rc == CAREID_ENOTFOUND)
-		return ob_error(r, 404, "not_found", "There is no such product in your team.");
+	id = product_id_of(r, &rest);
+	if (!id)
+		return CAREID_ENOMEM;
+	rc = product_context(r, id, &t, &p, &op);
 	if (rc)
-		return rc;
-	if (!rest[strlen(id)] && strcmp(m, "GET") == 0)
+		return rc > 0 ? 0 : rc;
+	if (strcmp(m, "GET") != 0 && !ob_csrf_ok(r))
+		return ob_error(r, 403, "csrf", "Send the X-CSRF-Token header from /api/v1/me.");
+	part = part_of(rest);
+	if (part >= 0)
+		return parts[part].api(r, &op, rest);
+	if (!*rest && strcmp(m, "GET") == 0)
 		return ob_json(r, 200, product_json(&p));
-	if (strncmp(rest + strlen(id), "/setup", 6) == 0)
-		return stage_api(r, &t, p.id, p.name, p.cis2_access, rest + strlen(id));
-	if (strcmp(rest + strlen(id), "/access") == 0 && strcmp(m, "POST") == 0) {
+	if (strcmp(rest, "/access") == 0 && strcmp(m, "POST") == 0 && !op.as_reviewer) {
 		rc = request_access(r, &t, &p, due);
 		if (rc == CAREID_EUSED)
 			return ob_error(r, 409, "already_requested",

@@ -1,6 +1,9 @@
 /* The CIS2 team's queue: every submission with its due date (5 working days
  * in England), and decisions: approve, decline, or ask for more information
- * per section. A resubmission is a new review, so the clock restarts. */
+ * per section. A resubmission is a new review, so the clock restarts.
+ * Kinds: "saq" (subject: the SAQ), "access" (a product), "stage" (an
+ * ob_stages row: which stage, and so which questionnaire, comes from it) and
+ * "conformance" (a product; its answers are the checklist's snapshot). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +13,7 @@
 #include "core/workdays.h"
 #include "onboarding/onboarding_int.h"
 #include "onboarding/questionnaire.h"
+#include "onboarding/stage_int.h"
 
 #define COMMENT_MAX 4000
 
@@ -66,21 +70,42 @@ static const char *state_label(const char *state)
 	                                         : state;
 }
 
-static const char *kind_label(const char *kind)
+/* `stage` is the ob_stages.stage of a review of kind "stage" (else NULL). */
+static const char *kind_label(const char *kind, const char *stage)
 {
-	return strcmp(kind, "saq") == 0      ? "Service Assessment Questionnaire"
-	       : strcmp(kind, "access") == 0 ? "CIS2 Authentication request"
-	       : strcmp(kind, "stage") == 0  ? "Setup and eligibility"
-	                                     : kind;
+	const struct stage_def *def = stage_def_find(stage);
+
+	return strcmp(kind, "saq") == 0           ? "Service Assessment Questionnaire"
+	       : strcmp(kind, "access") == 0      ? "CIS2 Authentication request"
+	       : strcmp(kind, "conformance") == 0 ? "Technical conformance"
+	       : strcmp(kind, "stage") == 0       ? (def ? def->title : "Onboarding stage")
+	                                          : kind;
 }
 
 /* The questionnaire a review's answers follow (NULL for a plain request). */
-static const questionnaire *kind_questionnaire(struct ob_req *r, const char *kind)
+static const questionnaire *kind_questionnaire(struct ob_req *r, const char *kind,
+                                               const char *stage)
 {
-	return strcmp(kind, "saq") == 0     ? r->o->saq
-	       : strcmp(kind, "stage") == 0 ? r->o->setup
-	                                    : NULL;
+	const struct stage_def *def = stage_def_find(stage);
+
+	if (strcmp(kind, "saq") == 0)
+		return r->o->saq;
+	if (strcmp(kind, "stage") == 0)
+		return def ? def->questionnaire(r->o) : NULL;
+	return NULL;
 }
+
+/* What the comment box of a review without a questionnaire is about. */
+static const char *general_title(const char *kind)
+{
+	return strcmp(kind, "conformance") == 0 ? "the conformance evidence" : "the request";
+}
+
+/* The stage and the product a review is about (the SAQ has no product). */
+#define SUBJECT_JOINS                                                                              \
+	" LEFT JOIN ob_stages s ON r.subject_kind = 'stage' AND s.id = r.subject_id LEFT JOIN "    \
+	"ob_products p ON p.id = CASE WHEN r.subject_kind = 'stage' THEN s.product_id WHEN "       \
+	"r.subject_kind IN ('access', 'conformance') THEN r.subject_id END "
 
 static int require_reviewer(struct ob_req *r)
 {
@@ -100,9 +125,9 @@ static int queue(struct ob_req *r, json_t **out)
 {
 	static const char sql[] =
 	    "SELECT r.id, r.subject_kind, r.subject_id, r.submission, r.submitted_at, "
-	    "r.due_date, r.decision, r.decided_at, a.name, a.email FROM reviews r JOIN "
-	    "onboarding_accounts a ON a.uid = r.submitted_by ORDER BY r.decision IS NOT NULL, "
-	    "r.due_date, r.submitted_at LIMIT 200";
+	    "r.due_date, r.decision, r.decided_at, a.name, a.email, s.stage, p.id, p.name FROM "
+	    "reviews r JOIN onboarding_accounts a ON a.uid = r.submitted_by" SUBJECT_JOINS
+	    "ORDER BY r.decision IS NOT NULL, r.due_date, r.submitted_at LIMIT 200";
 	char today[11];
 	store_stmt *st = NULL;
 	json_t *open = json_array(), *done = json_array();
@@ -125,7 +150,16 @@ static int queue(struct ob_req *r, json_t **out)
 		json_object_set_new(
 		    row, "state_label",
 		    json_string(state_label(json_string_value(json_object_get(row, "state")))));
-		json_object_set_new(row, "kind_label", json_string(kind_label(store_text(st, 1))));
+		json_object_set_new(
+		    row, "kind_label",
+		    json_string(kind_label(store_text(st, 1),
+		                           store_null(st, 10) ? NULL : store_text(st, 10))));
+		if (!store_null(st, 10))
+			json_object_set_new(row, "stage", json_string(store_text(st, 10)));
+		if (!store_null(st, 11))
+			json_object_set_new(row, "product",
+			                    json_pack("{s:s, s:s}", "id", store_text(st, 11),
+			                              "name", store_text(st, 12)));
 		json_array_append_new(decided ? done : open, row);
 		rc = 0;
 	}
@@ -141,6 +175,8 @@ static int queue(struct ob_req *r, json_t **out)
 
 struct review {
 	const char *id, *kind, *subject_id, *due_date, *decision, *submitted_by;
+	const char *stage;                     /* ob_stages.stage for kind "stage" */
+	const char *product_id, *product_name; /* NULL for the SAQ */
 	int submission;
 	json_t *answers, *comments;
 };
@@ -152,9 +188,9 @@ static void decref(void *p)
 
 static int review_load(struct ob_req *r, const char *id, struct review *out)
 {
-	static const char sql[] = "SELECT subject_kind, subject_id, submission, due_date, "
-	                          "decision, answers, comments, submitted_by FROM reviews WHERE "
-	                          "id = $1";
+	static const char sql[] = "SELECT r.subject_kind, r.subject_id, r.submission, r.due_date, "
+	                          "r.decision, r.answers, r.comments, r.submitted_by, s.stage, "
+	                          "p.id, p.name FROM reviews r" SUBJECT_JOINS "WHERE r.id = $1";
 	store_stmt *st = NULL;
 	int rc;
 
@@ -172,6 +208,10 @@ static int review_load(struct ob_req *r, const char *id, struct review *out)
 		out->answers = json_loads(store_text(st, 5), 0, NULL);
 		out->comments = store_null(st, 6) ? NULL : json_loads(store_text(st, 6), 0, NULL);
 		out->submitted_by = arena_strdup(r->a, store_text(st, 7));
+		out->stage = store_null(st, 8) ? NULL : arena_strdup(r->a, store_text(st, 8));
+		out->product_id = store_null(st, 9) ? NULL : arena_strdup(r->a, store_text(st, 9));
+		out->product_name =
+		    store_null(st, 10) ? NULL : arena_strdup(r->a, store_text(st, 10));
 		arena_defer(r->a, decref, out->answers);
 		if (out->comments)
 			arena_defer(r->a, decref, out->comments);
@@ -183,26 +223,108 @@ static int review_load(struct ob_req *r, const char *id, struct review *out)
 	return rc;
 }
 
-/* What the reviewer reads: the SAQ's answers by section, or a request's facts. */
-static json_t *review_summary(struct ob_req *r, const struct review *v)
+/* A scalar as text for people ("" for objects and arrays). */
+static const char *scalar_text(struct ob_req *r, const json_t *v)
 {
-	json_t *rows, *out;
-	const char *k;
-	json_t *val;
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v))
+		return arena_printf(r->a, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	if (json_is_true(v))
+		return "Yes";
+	if (json_is_false(v))
+		return "No";
+	return json_is_null(v) ? "None" : "";
+}
 
-	if (strcmp(v->kind, "saq") == 0)
-		return questionnaire_summary(r->o->saq, v->answers);
-	if (strcmp(v->kind, "stage") == 0)
-		return questionnaire_summary(r->o->setup, v->answers);
-	rows = json_array();
+/* A fact's key as words: "ods_code" → "ODS code", "requested_by" → "Requested by". */
+static const char *fact_label(struct ob_req *r, const char *key)
+{
+	static const char *const known[][2] = {
+	    {"ods_code", "ODS code"},         {"product_id", "Product ID"},
+	    {"evaluated_at", "Evaluated at"}, {"issuer", "Issuer (INT)"},
+	    {"clients", "Clients in INT"},
+	};
+	char *label;
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(known[i][0], key) == 0)
+			return known[i][1];
+	label = arena_strdup(r->a, key);
+	for (char *c = label; c && *c; c++)
+		if (*c == '_')
+			*c = ' ';
+	if (label && *label >= 'a' && *label <= 'z')
+		*label = (char)(*label - 'a' + 'A');
+	return label ? label : key;
+}
+
+/*
+ * One item of a conformance checklist snapshot ({id, title, met, at,
+ * client_id, reason}: checklist.h) as a row: "Met at … by client …" or
+ * "Not met: reason".
+ */
+static json_t *checklist_row(struct ob_req *r, const json_t *item)
+{
+	const char *title = json_string_value(json_object_get(item, "title"));
+	const char *at = json_string_value(json_object_get(item, "at"));
+	const char *client = json_string_value(json_object_get(item, "client_id"));
+	const char *reason = json_string_value(json_object_get(item, "reason"));
+	const char *value;
+
+	if (!title)
+		title = json_string_value(json_object_get(item, "id"));
+	if (json_is_true(json_object_get(item, "met")))
+		value = arena_printf(r->a, "Met%s%s%s%s", at ? " at " : "", at ? at : "",
+		                     client ? " by client " : "", client ? client : "");
+	else
+		value = arena_printf(r->a, "Not met%s%s", reason ? ": " : "", reason ? reason : "");
+	return json_pack("{s:s, s:s?}", "label", title ? title : "Item", "value", value);
+}
+
+/*
+ * What the reviewer reads of a review without a questionnaire: the request's
+ * facts ("access"), or the conformance checklist's snapshot, an array of
+ * items or an object holding one ("items", "checklist") beside facts.
+ */
+static json_t *plain_summary(struct ob_req *r, const struct review *v)
+{
+	const json_t *items = json_is_array(v->answers) ? v->answers : NULL;
+	json_t *facts = json_array(), *checks = json_array(), *val, *out;
+	const char *k;
+	size_t i;
+
 	json_object_foreach(v->answers, k, val)
 	{
-		if (json_is_string(val))
-			json_array_append_new(rows,
-			                      json_pack("{s:s, s:O}", "label", k, "value", val));
+		if (json_is_array(val) && !items &&
+		    (strcmp(k, "items") == 0 || strcmp(k, "checklist") == 0))
+			items = val;
+		else if (!json_is_object(val) && !json_is_array(val))
+			json_array_append_new(facts,
+			                      json_pack("{s:s, s:s}", "label", fact_label(r, k),
+			                                "value", scalar_text(r, val)));
 	}
-	out = json_pack("[{s:s, s:o}]", "title", kind_label(v->kind), "rows", rows);
+	json_array_foreach(items, i, val)
+	{
+		if (json_is_object(val))
+			json_array_append_new(checks, checklist_row(r, val));
+	}
+	out = json_pack("[{s:s, s:o}]", "title", kind_label(v->kind, v->stage), "rows", facts);
+	if (out && json_array_size(checks))
+		json_array_append_new(
+		    out, json_pack("{s:s, s:o}", "title", "Checklist", "rows", checks));
+	else
+		json_decref(checks);
 	return out;
+}
+
+/* What the reviewer reads: a questionnaire's answers by section, or the
+ * facts of a request or a conformance checklist. */
+static json_t *review_summary(struct ob_req *r, const struct review *v)
+{
+	const questionnaire *q = kind_questionnaire(r, v->kind, v->stage);
+
+	return q ? questionnaire_summary(q, v->answers) : plain_summary(r, v);
 }
 
 static json_t *review_json(struct ob_req *r, const struct review *v)
@@ -213,11 +335,16 @@ static json_t *review_json(struct ob_req *r, const struct review *v)
 
 	ob_today(r->o, today);
 	state = v->decision ? "decided" : state_name(v->due_date, today);
-	j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:O, s:O?, s:o}", "id", v->id,
-	              "kind", v->kind, "kind_label", kind_label(v->kind), "subject_id",
-	              v->subject_id, "submission", v->submission, "due_date", v->due_date, "state",
-	              state, "state_label", state_label(state), "decision", v->decision, "answers",
-	              v->answers, "comments", v->comments, "summary", review_summary(r, v));
+	j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:O, s:O?, s:o, s:s?}", "id",
+	              v->id, "kind", v->kind, "kind_label", kind_label(v->kind, v->stage),
+	              "subject_id", v->subject_id, "submission", v->submission, "due_date",
+	              v->due_date, "state", state, "state_label", state_label(state), "decision",
+	              v->decision, "answers", v->answers, "comments", v->comments, "summary",
+	              review_summary(r, v), "stage", v->stage);
+	if (j && v->product_id)
+		json_object_set_new(
+		    j, "product",
+		    json_pack("{s:s, s:s}", "id", v->product_id, "name", v->product_name));
 	return j;
 }
 
@@ -291,6 +418,11 @@ static int decide(struct ob_req *r, const struct review *v, const char *decision
 		rc = stage_decided(r, v->subject_id, decision, comments);
 		goto audit;
 	}
+	if (strcmp(v->kind, "conformance") == 0) {
+		/* the product's team hears of it from conformance.c */
+		rc = conformance_decided(r, v->subject_id, decision, comments);
+		goto audit;
+	}
 	rc = store_query(r->o->s, &st, sql_email, "t", v->submitted_by);
 	if (!rc && (rc = store_next(st)) == 1) {
 		email = strdup(store_text(st, 0));
@@ -344,7 +476,7 @@ out:
 
 static int review_page(struct ob_req *r, int status, const struct review *v, const char *problem)
 {
-	const questionnaire *q = kind_questionnaire(r, v->kind);
+	const questionnaire *q = kind_questionnaire(r, v->kind, v->stage);
 	json_t *sections = json_array();
 
 	for (size_t i = 0; q && i < questionnaire_section_count(q); i++) {
@@ -358,7 +490,7 @@ static int review_page(struct ob_req *r, int status, const struct review *v, con
 	if (!q)
 		json_array_append_new(
 		    sections,
-		    json_pack("{s:s, s:s, s:s?}", "id", "general", "title", "the request",
+		    json_pack("{s:s, s:s, s:s?}", "id", "general", "title", general_title(v->kind),
 		              "comment",
 		              json_string_value(json_object_get(v->comments, "general"))));
 	return ob_page(r, status, "review",
@@ -367,9 +499,9 @@ static int review_page(struct ob_req *r, int status, const struct review *v, con
 }
 
 /* Comments from the form: comment_<section id> fields that are not empty. */
-static json_t *form_comments(struct ob_req *r, const char *kind)
+static json_t *form_comments(struct ob_req *r, const struct review *rv)
 {
-	const questionnaire *q = kind_questionnaire(r, kind);
+	const questionnaire *q = kind_questionnaire(r, rv->kind, rv->stage);
 	const char *general = form_get(&r->req->form, "comment_general");
 	json_t *c = json_object();
 
@@ -412,7 +544,7 @@ int reviews_handle(struct ob_req *r)
 		return review_page(r, 200, &v, NULL);
 	if (!ob_csrf_ok(r))
 		return ob_error(r, 403, "csrf", "The form was not sent from this browser's page.");
-	comments = form_comments(r, v.kind);
+	comments = form_comments(r, &v);
 	rc = decide(r, &v, form_get(&r->req->form, "decision"), comments, &problem);
 	json_decref(comments);
 	if (rc == CAREID_EUSED)

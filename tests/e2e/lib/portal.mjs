@@ -68,3 +68,34 @@ export async function approvedSaq(server, account) {
   assert.equal(r.status, 200, r.body);
   return ra;
 }
+
+/** Like approvedSaq, with SAQ_COMPLETE's answers changed by `overrides`; returns the reviewer's api. */
+export async function approvedSaqWith(server, account, overrides = {}) {
+  let r = await account.api.put('/api/v1/saq', { answers: { ...SAQ_COMPLETE, ...overrides } });
+  assert.equal(r.status, 200, r.body);
+  r = await account.api.post('/api/v1/saq/submit');
+  assert.equal(r.status, 200, r.body);
+  const rev = new Browser(server.url);
+  await portalSignIn(rev, REVIEWER, DEMO_PASSWORD);
+  const ra = await api(rev);
+  const q = await ra.get('/api/v1/reviews');
+  const mine = q.json.open.find((x) => x.kind === 'saq' && x.email === account.email.toLowerCase());
+  assert.ok(mine, `the SAQ of ${account.email} is in the queue`);
+  r = await ra.post(`/api/v1/reviews/${mine.id}/decision`, { decision: 'approve' });
+  assert.equal(r.status, 200, r.body);
+  return ra;
+}
+
+/** A new product of the account's team, with CIS2 Authentication granted by `reviewer` (an api()). */
+export async function grantedProduct(account, reviewer, name) {
+  let r = await account.api.post('/api/v1/products', { name });
+  assert.equal(r.status, 201, r.body);
+  const product = r.json;
+  r = await account.api.post(`/api/v1/products/${product.id}/access`);
+  assert.equal(r.status, 202, r.body);
+  const req = (await reviewer.get('/api/v1/reviews')).json.open.find((x) => x.kind === 'access' && x.subject_id === product.id);
+  assert.ok(req, 'the access request is in the queue');
+  r = await reviewer.post(`/api/v1/reviews/${req.id}/decision`, { decision: 'approve' });
+  assert.equal(r.status, 200, r.body);
+  return product;
+}
