@@ -18,6 +18,7 @@ import { startSmtp } from './lib/smtp.mjs';
 import { newAccount, approvedSaq, REVIEWER } from './lib/portal.mjs';
 import { launch, axeWcag, screenshot } from './lib/a11y.mjs';
 import { decodeEntities } from './lib/browser.mjs';
+import { SETUP, NFR, approvedStage } from './lib/stages.mjs';
 
 let smtp;
 const h = setupServer({
@@ -38,55 +39,6 @@ const CONFORMANCE_FIRST = 'The Connection Agreement can be accepted once technic
 const notOwner = (team) => `Only an owner of your team can accept the Connection Agreement. Ask an owner of ${team} to accept it.`;
 const SECTIONS = ['information_security', 'clinical_risk', 'service_management', 'medical_device'];
 const TITLES = ['Data and information security', 'Clinical risk management process', 'Service and incident management', 'Medical device status'];
-
-// 'Setup and eligibility' (see onboarding-stage.test.mjs)
-const SETUP = {
-  product_details: {
-    product_name: 'WardView', product_description: 'Bedside observations and handover for acute wards.',
-    product_type: 'clinical', dtac_assessed: 'yes',
-  },
-  use_case: {
-    confirm_guidance: true, confirm_dependencies: true, confirm_volumes: true, confirm_dates: true,
-    use_case_description: 'Nurses sign in at the start of a shift and record observations for their ward.',
-    user_roles: 'R8000 Clinical Practitioner Access Role', needs_selected_role: 'yes', assurance_level: 'AAL3',
-    auths_per_day: 12000, auths_peak_hour: 3000, deployment_model: 'single_instance',
-    conformance_start: '2026-09-01', conformance_answers: '2026-10-01', testing_start: '2026-11-02',
-    conformance_achieved: '2027-01-15', go_live: '2027-03-01', last_site_live: '2027-09-01',
-    rollout_plan: 'One ward first, then one hospital a month.',
-  },
-  eligibility: {
-    organisation_type: 'supplier', health_care_purpose: 'yes', legal_basis: 'UK GDPR Article 6(1)(e) and Article 9(2)(h).',
-    dspt_status: 'standards_met', ico_registration: 'ZA123456', confirm_connection_agreement: true,
-  },
-};
-
-const NFR = {
-  information_security: {
-    dspt_ods_code: '8JK22', dspt_status: 'standards_met', dspt_published: '2026-06-30', cyber_essentials: 'plus',
-    pen_test_date: '2026-04-15', pen_test_by: 'Example Security Ltd (CREST)', pen_test_findings: 'none_open',
-    hosting_location: 'uk', hosting_provider: 'A UK cloud provider, London and Manchester regions.',
-    credential_protection: 'Client secrets and keys in a secrets manager, read only by the sign-in service; rotated every year.',
-    dpia_completed: 'yes',
-  },
-  clinical_risk: {
-    cso_name: 'Dr Sam Patel', cso_registration: 'GMC 1234567', cso_email: 'cso@supplier.example', dcb0129_compliant: 'yes',
-    hazard_log_reviewed: '2026-05-01', safety_case_version: '2.1',
-    authentication_hazards: 'A user working in the wrong role: the role is shown on every page and re-selected each shift.',
-    dcb0160_support: 'yes',
-  },
-  service_management: {
-    incident_process: 'itil', incident_description: 'Sign-ins are monitored; incidents are P1 to P4; customers are told by e-mail.',
-    support_hours: 'always', major_incident_contact: 'Incident manager on call',
-    major_incident_email: 'major-incidents@supplier.example', major_incident_phone: '0300 123 4567',
-    availability_target: '99.9', outage_plan: 'Paper observation charts, then data entry once CIS2 Authentication is back.',
-    confirm_change_notice: true, confirm_incident_reporting: true,
-  },
-  medical_device: {
-    intended_purpose: 'Recording and displaying patients\' observations on acute wards.', device_class: 'not_a_device',
-    device_reasoning: 'It records and displays observations; it calculates no score and makes no recommendation.',
-    confirm_device_change: true,
-  },
-};
 
 /** An organisation and team for `account`. */
 async function organisation(account, ods, name) {
@@ -110,20 +62,7 @@ async function grantedProduct(account, reviewer, name) {
 }
 
 /** The product's 'Setup and eligibility' stage submitted through the API and approved. */
-async function approvedSetup(account, reviewer, product) {
-  const base = `/api/v1/products/${product.id}/setup`;
-  let r;
-  for (const [section, answers] of Object.entries(SETUP)) {
-    r = await account.api.put(`${base}/${section}`, { answers });
-    assert.equal(r.status, 200, r.body);
-  }
-  r = await account.api.post(`${base}/submit`);
-  assert.equal(r.status, 200, r.body);
-  const review = (await reviewer.get('/api/v1/reviews')).json.open.find((x) => x.kind === 'stage' && x.subject_id === r.json.stage.id);
-  r = await reviewer.post(`/api/v1/reviews/${review.id}/decision`, { decision: 'approve' });
-  assert.equal(r.status, 200, r.body);
-  assert.equal((await account.api.get(base)).json.state, 'approved');
-}
+const approvedSetup = (account, reviewer, product) => approvedStage(account, reviewer, product, 'setup', SETUP);
 
 /** Runs SQL on the test's store with the sqlite3 CLI (JSON rows). */
 function sql(server, query, { write = false } = {}) {
