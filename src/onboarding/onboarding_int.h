@@ -128,12 +128,14 @@ struct ob_product {
 	bool as_reviewer;
 };
 
-/* stage.c: a product's 'Setup and eligibility' stage (etc/onboarding/
- * setup-eligibility.json): 3 sections saved as drafts, the use case's
- * checklist, submitted together for review. Pages under
- * /onboarding/products/{id}/setup…, API under /api/v1/products/{id}/setup…;
- * `rest` is what follows the product id ("/setup", "/setup/use_case", …). The
- * product belongs to the caller's team (products.c checked it). */
+/* stage.c, stage_pages.c (stage_int.h): a product's questionnaire stages,
+ * each with sections saved as drafts, submitted together for review and
+ * decided by the CIS2 team: 'Setup and eligibility' (etc/onboarding/
+ * setup-eligibility.json) under …/setup…, and 'Non-functional requirements'
+ * (etc/onboarding/non-functional.json, submitted once the first is approved)
+ * under …/non-functional…, as pages under /onboarding/products/{id} and API
+ * under /api/v1/products/{id}; `rest` is what follows the product id
+ * ("/setup", "/non-functional/clinical_risk", …). */
 int stage_handle(struct ob_req *r, const struct ob_product *p, const char *rest);
 int stage_api(struct ob_req *r, const struct ob_product *p, const char *rest);
 /* After a review of kind "stage" is decided (inside its transaction). */
