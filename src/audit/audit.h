@@ -28,6 +28,54 @@ int audit_record(store *s, const char *actor, const char *action, const char *su
                  const json_t *detail);
 
 /*
+ * Reading the trail by client. audit_record() copies the detail's
+ * "client_id", when it is a string, into the row's client_id column, indexed
+ * with the action and time (migration 009): the events of one client are read
+ * through that index, and no other module reads audit_events itself. The
+ * column is an index only and is NOT under the hash (which covers the columns
+ * listed for audit_verify() below), so a reader never trusts it alone: each
+ * row's detail is parsed, and a row whose detail's "client_id" is not exactly
+ * the client asked for is skipped and logged (audit_index_mismatch).
+ */
+#define AUDIT_QUERY_ACTIONS_MAX 8
+
+/* One event, as recorded. Every member is the walk's and valid during the
+ * callback only: json_incref() the detail to keep it. */
+struct audit_event {
+	int64_t seq;
+	int64_t at;
+	const char *actor;
+	const char *action;
+	const char *subject;
+	json_t *detail; /* a JSON object whose "client_id" is the query's */
+};
+
+struct audit_client_query {
+	const char *client_id;      /* exactly: no pattern, no prefix */
+	const char *const *actions; /* NULL-terminated, 1 to AUDIT_QUERY_ACTIONS_MAX */
+	int64_t since;              /* at >= since */
+	int64_t until;              /* at < until; 0: no upper bound */
+	size_t max;                 /* at most this many rows read (a skipped one
+	                               counts); 0: no limit */
+	bool newest_first;          /* seq descending: with `max`, the newest events */
+};
+
+/* Called for each event; non-zero stops the walk and is returned as is. */
+typedef int (*audit_event_fn)(void *ctx, const struct audit_event *e);
+
+/*
+ * Calls `fn` for each event of `q->client_id` whose action is one of
+ * `q->actions` and whose time is in [since, until), in seq order (or its
+ * reverse), one query: a consistent view while others append. Returns 0
+ * when the walk finished, what `fn` returned when it stopped the walk,
+ * CAREID_EINVALID for a query without a client or with no (or too many)
+ * actions, or a negative code when the store failed. `fn` may run other
+ * queries (even another walk) but not begin or end a transaction: the walk's
+ * cursor is open.
+ */
+int audit_client_events(store *s, const struct audit_client_query *q, audit_event_fn fn, void *ctx);
+
+/*
  * Verifying the chain (`careid audit verify`). Row n (seq n, from 1 with no
  * gap) holds prev_hash, the hash of row n-1 (64 zeros for row 1), and hash,
  * the SHA-256 of [prev_hash, seq, at, actor, action, subject, detail] as

@@ -110,20 +110,21 @@ static int clients_load(struct ob_req *r, const char *product_id, struct evidenc
 	return 0;
 }
 
-static int event_push(struct ob_req *r, struct evidence *ev, store_stmt *st)
+/* A walk's context: the request and the evidence growing. */
+struct walk {
+	struct ob_req *r;
+	struct evidence *ev;
+};
+
+static int event_push(void *ctx, const struct audit_event *a)
 {
-	json_t *detail = json_loads(store_text(st, 3), 0, NULL);
+	struct walk *w = ctx;
+	struct evidence *ev = w->ev;
 	struct checklist_event *e;
 
-	if (!json_is_object(detail)) { /* not evidence of anything */
-		json_decref(detail);
-		return 0;
-	}
-	if (json_array_append_new(ev->details, detail))
-		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	if (ev->nevents == ev->cap) {
 		size_t cap = ev->cap ? ev->cap * 2 : 64;
-		struct checklist_event *more = arena_alloc(r->a, cap * sizeof(*more));
+		struct checklist_event *more = arena_alloc(w->r->a, cap * sizeof(*more));
 
 		if (!more)
 			return careid_error_set(CAREID_ENOMEM, "out of memory");
@@ -132,11 +133,13 @@ static int event_push(struct ob_req *r, struct evidence *ev, store_stmt *st)
 		ev->events = more;
 		ev->cap = cap;
 	}
+	if (json_array_append(ev->details, a->detail))
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	e = &ev->events[ev->nevents];
-	e->seq = store_int(st, 0);
-	e->at = store_int(st, 1);
-	e->action = arena_strdup(r->a, store_text(st, 2));
-	e->detail = detail;
+	e->seq = a->seq;
+	e->at = a->at;
+	e->action = arena_strdup(w->r->a, a->action);
+	e->detail = a->detail;
 	if (!e->action)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	ev->nevents++;
@@ -144,41 +147,31 @@ static int event_push(struct ob_req *r, struct evidence *ev, store_stmt *st)
 }
 
 /*
- * The events of one client, by the audit_events (action, at) index: the
- * flows' events from its registration on (the detail's client_id narrows
- * them; checklist.c checks it exactly), and its newest test logout requests
- * and results (their subject is the client). Conformance testing makes a few
- * dozen events; a client used for months in INT may have thousands, of which
- * the first 5,000 are read (the first events meet the items), and the newest
- * 50 test events (the latest request decides).
+ * The events of one client from its registration on, read by client from
+ * the audit trail (audit_client_events(); checklist.c checks env and client
+ * again): the flows' events, and its newest test logout requests and results.
+ * Conformance testing makes a few dozen events; a client used for months in
+ * INT may have thousands, of which the first 5,000 are read (the first
+ * events meet the items), and the newest 50 test events (the latest request
+ * decides).
  */
 static int events_load(struct ob_req *r, struct evidence *ev, const struct checklist_client *c)
 {
-	static const char sql_flows[] =
-	    "SELECT seq, at, action, detail FROM audit_events WHERE action IN "
-	    "('signin.succeeded', 'token.issued', 'userinfo.served', 'role.selected', "
-	    "'session.ended') AND at >= $1 AND detail LIKE $2 ORDER BY seq LIMIT 5000";
-	static const char sql_tests[] = "SELECT seq, at, action, detail FROM audit_events WHERE "
-	                                "action IN ('logout.test_requested', 'logout.test') AND "
-	                                "at >= $1 AND subject = $2 ORDER BY seq DESC LIMIT 50";
-	const char *like = arena_printf(r->a, "%%\"client_id\":\"%s\"%%", c->client_id);
-	const char *subject = arena_printf(r->a, "client:%s", c->client_id);
-	store_stmt *st = NULL;
+	static const char *const flows[] = {"signin.succeeded", "token.issued",  "userinfo.served",
+	                                    "role.selected",    "session.ended", NULL};
+	static const char *const tests[] = {"logout.test_requested", "logout.test", NULL};
+	struct audit_client_query q = {
+	    .client_id = c->client_id, .actions = flows, .since = c->registered_at, .max = 5000};
+	struct walk w = {r, ev};
 	int rc;
 
-	if (!like || !subject)
-		return careid_error_set(CAREID_ENOMEM, "out of memory");
-	rc = store_query(r->o->s, &st, sql_flows, "it", c->registered_at, like);
-	while (!rc && (rc = store_next(st)) == 1)
-		rc = event_push(r, ev, st);
-	store_done(st);
-	if (rc < 0)
+	rc = audit_client_events(r->o->s, &q, event_push, &w);
+	if (rc)
 		return rc;
-	rc = store_query(r->o->s, &st, sql_tests, "it", c->registered_at, subject);
-	while (!rc && (rc = store_next(st)) == 1)
-		rc = event_push(r, ev, st);
-	store_done(st);
-	return rc < 0 ? rc : 0;
+	q.actions = tests;
+	q.max = 50;
+	q.newest_first = true;
+	return audit_client_events(r->o->s, &q, event_push, &w);
 }
 
 static int evidence_load(struct ob_req *r, const char *product_id, struct evidence *ev)

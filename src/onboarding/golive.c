@@ -343,13 +343,21 @@ static int mark_live(struct ob_req *r, const struct ob_product *p, const struct 
 	return store_commit(r->o->s);
 }
 
+/* A sign-in in Live counts on its day. */
+static int signin_count(void *ctx, const struct audit_event *e)
+{
+	const char *env = json_string_value(json_object_get(e->detail, "env"));
+
+	if (env && strcmp(env, "live") == 0)
+		chart_days_count(ctx, e->at);
+	return 0;
+}
+
 /* The days the dashboard shows: from the first planned (or actual) site to
  * the later of the last site's planned date and today. */
 static int dashboard_days(struct ob_req *r, const struct golive *g, struct chart_days *c)
 {
-	static const char sql[] = "SELECT at FROM audit_events WHERE action = 'signin.succeeded' "
-	                          "AND at >= $1 AND at < $2 AND detail LIKE $3 ESCAPE '!' AND "
-	                          "detail LIKE $4 ESCAPE '!'";
+	static const char *const signins[] = {"signin.succeeded", NULL};
 	json_t *sites = json_object_get(g->plan, "sites"), *s, *id;
 	const char *last =
 	    json_string_value(json_object_get(json_object_get(g->plan, "dates"), "last_site_live"));
@@ -394,41 +402,20 @@ static int dashboard_days(struct ob_req *r, const struct golive *g, struct chart
 		cs[n++].per_day = figure(json_object_get(s, "auths_per_day"));
 	}
 	chart_days_plan(c, cs, n);
-	/* Sign-ins of the product's Live clients: the audit trail's detail is
-	 * compact JSON with sorted keys, so a client's id appears in it exactly
-	 * as "client_id":<its JSON string>. */
+	/* Sign-ins of the product's Live clients, read by client from the audit
+	 * trail; a client id may be registered in other environments too. */
 	chart_days_instants(c, &from, &to);
 	json_array_foreach(g->clients, i, id)
 	{
-		char *json = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT), *pat = NULL;
-		store_stmt *st = NULL;
+		struct audit_client_query q = {.client_id = json_string_value(id),
+		                               .actions = signins,
+		                               .since = from,
+		                               .until = to};
 
-		if (json) {
-			struct buf b;
-
-			buf_init(&b, 1024);
-			rc = buf_puts(&b, "%\"client_id\":");
-			for (const char *q = json; !rc && *q; q++) {
-				if (*q == '%' || *q == '_' || *q == '!')
-					rc = buf_putc(&b, '!');
-				if (!rc)
-					rc = buf_putc(&b, *q);
-			}
-			if (!rc)
-				rc = buf_putc(&b, '%');
-			pat = rc ? NULL : arena_strdup(r->a, b.ptr);
-			buf_release(&b);
-			free(json);
-		}
-		if (!pat)
-			return careid_error_set(CAREID_ENOMEM, "out of memory");
-		rc = store_query(r->o->s, &st, sql, "iitt", from, to, pat, "%\"env\":\"live\"%");
-		while (!rc && (rc = store_next(st)) == 1) {
-			chart_days_count(c, store_int(st, 0));
-			rc = 0;
-		}
-		store_done(st);
-		if (rc < 0)
+		if (!q.client_id)
+			continue;
+		rc = audit_client_events(r->o->s, &q, signin_count, c);
+		if (rc)
 			return rc;
 	}
 	return 0;
