@@ -218,10 +218,24 @@ static void add_missing(struct audit_verification *v, int64_t from, int64_t to)
 		          a - 1, z + 1);
 }
 
+/* True when row `st` of audit_verify's walk has the client_id column its
+ * detail gives (column 8; NULL when the detail names no client). */
+static bool index_matches(store_stmt *st)
+{
+	json_t *detail = json_loads(store_text(st, 5) ? store_text(st, 5) : "", 0, NULL);
+	const char *named = detail_client_id(detail);
+	const char *column = store_null(st, 8) ? NULL : store_text(st, 8);
+	bool ok = named && column ? strcmp(named, column) == 0 : !named && !column;
+
+	json_decref(detail);
+	return ok;
+}
+
 int audit_verify(struct audit_verification *out, store *s, const struct audit_anchor *anchor)
 {
-	static const char sql[] = "SELECT seq, at, actor, action, subject, detail, prev_hash, hash "
-	                          "FROM audit_events ORDER BY seq";
+	static const char sql[] =
+	    "SELECT seq, at, actor, action, subject, detail, prev_hash, hash, "
+	    "client_id FROM audit_events ORDER BY seq";
 	char prev[CRYPTO_HASH_HEX] = GENESIS, computed[CRYPTO_HASH_HEX];
 	store_stmt *st = NULL;
 	int64_t expected = 1, prev_seq = 0;
@@ -267,6 +281,12 @@ int audit_verify(struct audit_verification *out, store *s, const struct audit_an
 			    out, seq, AUDIT_RELINKED,
 			    "row %lld was edited and its hash recomputed (it no longer starts "
 			    "the chain)",
+			    (long long)seq);
+		if (!edited && !index_matches(st))
+			add_break(
+			    out, seq, AUDIT_INDEX_DIFFERS,
+			    "row %lld's client_id column disagrees with its detail (the index "
+			    "was changed; the row itself is intact)",
 			    (long long)seq);
 		if (anchor && seq == anchor->seq) {
 			anchor_seen = true;

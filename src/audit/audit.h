@@ -91,12 +91,14 @@ int audit_client_events(store *s, const struct audit_client_query *q, audit_even
  * kept outside the store, must still be in the chain.
  */
 enum audit_problem {
-	AUDIT_EDITED = 1,    /* the row's hash does not cover its columns */
-	AUDIT_MISSING,       /* rows are missing before this seq (the chain jumps) */
-	AUDIT_RELINKED,      /* the row was rewritten with a recomputed hash: the next one no
-	                        longer links to it */
-	AUDIT_TRUNCATED,     /* the rows from this seq up to the anchor's were deleted */
-	AUDIT_ANCHOR_DIFFERS /* the anchor's row has another hash: the chain was rewritten */
+	AUDIT_EDITED = 1,     /* the row's hash does not cover its columns */
+	AUDIT_MISSING,        /* rows are missing before this seq (the chain jumps) */
+	AUDIT_RELINKED,       /* the row was rewritten with a recomputed hash: the next one no
+	                         longer links to it */
+	AUDIT_TRUNCATED,      /* the rows from this seq up to the anchor's were deleted */
+	AUDIT_ANCHOR_DIFFERS, /* the anchor's row has another hash: the chain was rewritten */
+	AUDIT_INDEX_DIFFERS   /* the row's client_id column (an index, not under the hash)
+	                         disagrees with its detail: it was changed to hide or move it */
 };
 
 struct audit_break {

@@ -25,6 +25,7 @@ static const char *const problems[] = {
     [AUDIT_RELINKED] = "relinked",
     [AUDIT_TRUNCATED] = "truncated",
     [AUDIT_ANCHOR_DIFFERS] = "anchor_differs",
+    [AUDIT_INDEX_DIFFERS] = "index_differs",
 };
 
 static json_t *report(const struct audit_verification *v, const char *anchor)

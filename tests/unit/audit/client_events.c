@@ -294,11 +294,23 @@ static void test_tampered_column_skipped(void **state)
 	sql(f->s, "UPDATE audit_events SET detail = 'not json' WHERE seq = 3");
 	expect_signins(f->s, "victim", (int64_t[]){mine, 0});
 	expect_signins(f->s, "intruder", (int64_t[]){0});
-	/* the column is outside the chain: only the detail's edit is a break */
+	/* the column is outside the chain, but verify checks it against the
+	 * detail: the moved row is an index break, the spoilt one an edit */
 	assert_int_equal(audit_verify(&v, f->s, NULL), 0);
-	assert_int_equal(v.total_breaks, 1);
-	assert_int_equal(v.breaks[0].seq, spoilt);
-	(void)theirs;
+	assert_false(v.intact);
+	assert_int_equal(v.total_breaks, 2);
+	assert_int_equal(v.breaks[0].seq, theirs);
+	assert_int_equal(v.breaks[0].problem, AUDIT_INDEX_DIFFERS);
+	assert_int_equal(v.breaks[1].seq, spoilt);
+	assert_int_equal(v.breaks[1].problem, AUDIT_EDITED);
+	/* and a row hidden from its client by clearing the column */
+	sql(f->s, "UPDATE audit_events SET client_id = 'intruder' WHERE seq = 2");
+	sql(f->s, "UPDATE audit_events SET client_id = NULL WHERE seq = 1");
+	expect_signins(f->s, "victim", (int64_t[]){0});
+	assert_int_equal(audit_verify(&v, f->s, NULL), 0);
+	assert_int_equal(v.total_breaks, 2);
+	assert_int_equal(v.breaks[0].seq, mine);
+	assert_int_equal(v.breaks[0].problem, AUDIT_INDEX_DIFFERS);
 }
 
 /* The callback may run queries, even another walk, while the cursor is open. */
