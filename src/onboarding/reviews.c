@@ -349,6 +349,53 @@ static json_t *review_json(struct ob_req *r, const struct review *v)
 }
 
 /*
+ * Why the signed-in reviewer may not decide `v` (*why), or NULL: nobody
+ * decides on a submission of their own or of their own team's (a member of
+ * the CIS2 onboarding team may also belong to a supplier's team).
+ */
+static int conflict_of(struct ob_req *r, const struct review *v, const char **why)
+{
+	static const char sql[] = "SELECT team_id FROM ob_products WHERE id = $1";
+	struct ob_team mine, theirs;
+	const char *team = NULL;
+	store_stmt *st = NULL;
+	int rc;
+
+	*why = NULL;
+	if (v->submitted_by && strcmp(v->submitted_by, r->uid) == 0) {
+		*why = "You made this submission: another member of the CIS2 onboarding team must "
+		       "decide on it.";
+		return 0;
+	}
+	memset(&mine, 0, sizeof(mine));
+	rc = orgs_team_of(r, r->uid, &mine);
+	if (rc == CAREID_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (v->product_id) {
+		rc = store_query(r->o->s, &st, sql, "t", v->product_id);
+		if (!rc && (rc = store_next(st)) == 1) {
+			team = arena_strdup(r->a, store_text(st, 0));
+			rc = team ? 0 : CAREID_ENOMEM;
+		}
+		store_done(st);
+		if (rc < 0)
+			return rc;
+	} else if (v->submitted_by) { /* the SAQ: its applicant's team */
+		memset(&theirs, 0, sizeof(theirs));
+		rc = orgs_team_of(r, v->submitted_by, &theirs);
+		if (rc && rc != CAREID_ENOTFOUND)
+			return rc;
+		team = rc ? NULL : theirs.team_id;
+	}
+	if (team && mine.team_id && strcmp(team, mine.team_id) == 0)
+		*why = "This is a submission of your own team: another member of the CIS2 "
+		       "onboarding team must decide on it.";
+	return 0;
+}
+
+/*
  * Records a decision: "approve", "decline" or "more_info" (which needs a
  * comment on at least one section). One decision per review: a second one
  * answers CAREID_EUSED. The subject's state, the e-mail to the applicant and
@@ -544,6 +591,11 @@ int reviews_handle(struct ob_req *r)
 		return review_page(r, 200, &v, NULL);
 	if (!ob_csrf_ok(r))
 		return ob_error(r, 403, "csrf", "The form was not sent from this browser's page.");
+	rc = conflict_of(r, &v, &problem);
+	if (rc)
+		return rc;
+	if (problem)
+		return review_page(r, 403, &v, problem);
 	comments = form_comments(r, &v);
 	rc = decide(r, &v, form_get(&r->req->form, "decision"), comments, &problem);
 	json_decref(comments);
@@ -586,6 +638,11 @@ int reviews_api(struct ob_req *r)
 		return ob_error(r, 405, "method_not_allowed", "POST /reviews/{id}/decision.");
 	if (!ob_csrf_ok(r))
 		return ob_error(r, 403, "csrf", "Send the X-CSRF-Token header from /api/v1/me.");
+	rc = conflict_of(r, &v, &problem);
+	if (rc)
+		return rc;
+	if (problem)
+		return ob_error(r, 403, "conflict_of_interest", problem);
 	body = ob_json_body(r, &rc);
 	if (!body)
 		return rc;

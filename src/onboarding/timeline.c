@@ -399,13 +399,13 @@ static json_t *events(const struct tl *t, const json_t *sites)
 	json_array_foreach(sites, i, s)
 	{
 		const char *d = json_string_value(json_object_get(s, "date"));
-		char what[320];
+		/* whole: a name cut to a buffer could end inside a character */
+		json_t *what = json_sprintf("Site goes live: %s (%s)",
+		                            json_string_value(json_object_get(s, "name")),
+		                            json_string_value(json_object_get(s, "ods_code")));
 
-		snprintf(what, sizeof(what), "Site goes live: %s (%s)",
-		         json_string_value(json_object_get(s, "name")),
-		         json_string_value(json_object_get(s, "ods_code")));
 		ev[n++] = (struct event){d, 7 + (int)i,
-		                         json_pack("{s:s, s:O, s:s, s:b}", "date", d, "date_text",
+		                         json_pack("{s:s, s:O, s:o, s:b}", "date", d, "date_text",
 		                                   json_object_get(s, "date_text"), "text", what,
 		                                   "critical", false)};
 	}

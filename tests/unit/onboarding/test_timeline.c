@@ -202,6 +202,30 @@ static void test_events(void **state)
 	json_decref(plan);
 }
 
+/* A long name of many-byte characters is kept whole (it was once cut to a
+ * buffer inside a character, and the site fell out of the events). */
+static void test_long_site_name(void **state)
+{
+	json_t *plan = plan_with(NULL, NULL), *tl, *site;
+	char name[152 * 2 + 1], want[400];
+	const json_t *e;
+	size_t i;
+	bool found = false;
+
+	for (i = 0; i < 152; i++)
+		memcpy(name + 2 * i, "\xc3\xa9", 2);
+	name[sizeof(name) - 1] = '\0';
+	site = json_array_get(json_object_get(plan, "sites"), 0);
+	json_object_set_new(site, "name", json_string(name));
+	tl = build(*state, plan, NULL, "T");
+	snprintf(want, sizeof(want), "Site goes live: %s (RR8)", name);
+	json_array_foreach(json_object_get(tl, "events"), i, e) found =
+	    found || strcmp(json_string_value(json_object_get(e, "text")), want) == 0;
+	assert_true(found);
+	json_decref(tl);
+	json_decref(plan);
+}
+
 static void test_picture_layout(void **state)
 {
 	json_t *plan = plan_with(NULL, NULL), *tl = build(*state, plan, "2026-12-01", "T");
@@ -354,6 +378,7 @@ int main(void)
 	    cmocka_unit_test(test_facts),
 	    cmocka_unit_test(test_critical_path),
 	    cmocka_unit_test(test_events),
+	    cmocka_unit_test(test_long_site_name),
 	    cmocka_unit_test(test_picture_layout),
 	    cmocka_unit_test(test_month_labels_fit),
 	    cmocka_unit_test(test_escaping_and_determinism),
