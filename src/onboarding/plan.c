@@ -215,7 +215,8 @@ int plan_comments_list(struct ob_req *r, const struct ob_product *p, int version
 	    "SELECT c.id, c.plan_version, c.body, c.created_at, a.name, a.is_reviewer, m.uid "
 	    "FROM ob_plan_comments c LEFT JOIN onboarding_accounts a ON a.uid = c.author "
 	    "LEFT JOIN ob_team_members m ON m.uid = c.author AND m.team_id = $2 "
-	    "WHERE c.product_id = $1 AND (c.plan_version = $3 OR $4 = 0) ORDER BY c.id DESC";
+	    "WHERE c.product_id = $1 AND (c.plan_version = $3 OR $4 = 0) ORDER BY c.id DESC "
+	    "LIMIT 500";
 	json_t *list = json_array();
 	store_stmt *st = NULL;
 	char when[48];
