@@ -1,5 +1,7 @@
 #include "core/error.h"
 
+#include "core/utf8.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +20,8 @@ int careid_error_set_at(const char *file, int line, const char *func, int code, 
 	va_start(ap, fmt);
 	vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
 	va_end(ap);
+	/* a message quoting input may be cut inside a character */
+	utf8_trim_partial(last_error.message);
 	return code;
 }
 

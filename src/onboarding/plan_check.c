@@ -9,10 +9,13 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/utf8.h"
 #include "onboarding/plan_check.h"
 
 /* CIS1 retires at the end of February 2027 (CIS2-PROFILE.md). */
 #define CIS1_RETIRES "2027-02-28"
+/* a message naming a site: its name may take 200 characters of 4 bytes */
+#define PLAN_MSG_MAX 1200
 
 const struct plan_date_def plan_dates[PLAN_NDATES] = {
     {"testing_start", "Testing in INT starts", "testing starts", "Testing in INT starts"},
@@ -176,13 +179,14 @@ struct check {
 __attribute__((format(printf, 4, 5))) static void error_at(struct check *c, const char *field,
                                                            const char *id, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[PLAN_MSG_MAX];
 	va_list ap;
 
 	if (json_object_get(c->seen, id))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	utf8_trim_partial(msg);
 	va_end(ap);
 	json_object_set_new(c->seen, id, json_true());
 	if (json_array_append_new(
@@ -548,19 +552,23 @@ struct review {
 __attribute__((format(printf, 4, 5))) static void note(struct review *rv, json_t *list,
                                                        const char *code, const char *fmt, ...)
 {
-	char msg[768];
+	char msg[PLAN_MSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	utf8_trim_partial(msg);
 	if (json_array_append_new(list, json_pack("{s:s, s:s}", "code", code, "message", msg)))
 		rv->rc = CAREID_ENOMEM;
 }
 
 /* A warning about `field` (a path in the plan). */
-static void warn(struct review *rv, const char *code, const char *field, const char *msg)
+/* `msg` was written with snprintf(): a site's name may have been cut inside
+ * a character, and a JSON string must be valid UTF-8. */
+static void warn(struct review *rv, const char *code, const char *field, char *msg)
 {
+	utf8_trim_partial(msg);
 	if (json_array_append_new(rv->warnings, json_pack("{s:s, s:s, s:s}", "code", code, "field",
 	                                                  field, "message", msg)))
 		rv->rc = CAREID_ENOMEM;
@@ -581,7 +589,7 @@ static void warn_durations(struct review *rv)
 {
 	const workdays *wd = rv->c->wd;
 	struct ymd *d = rv->d;
-	char msg[768], due_iso[WORKDAYS_DATE_LEN], due[32];
+	char msg[PLAN_MSG_MAX], due_iso[WORKDAYS_DATE_LEN], due[32];
 	int n;
 
 	if (workdays_between(wd, d[C_ANSWERS], d[C_ACHIEVED]) < PLAN_REVIEW_DAYS) {
@@ -641,7 +649,7 @@ static long long saq_int(const json_t *saq, const char *key)
 
 static void warn_dates(struct review *rv, const json_t *sites)
 {
-	char msg[768], iso[WORKDAYS_DATE_LEN], text[32], field[64];
+	char msg[PLAN_MSG_MAX], iso[WORKDAYS_DATE_LEN], text[32], field[64];
 	struct ymd today, retires, sd;
 	bool on_last = false;
 	const json_t *s;
