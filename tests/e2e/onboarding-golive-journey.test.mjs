@@ -321,4 +321,7 @@ step('the CIS2 team\'s view lists the product rolling out', async () => {
   const row = await page.textContent(`tr:has(a[href="/onboarding/products/${s.product.id}"])`);
   assert.match(row, /Go live and roll out/);
   await axeWcag(page, 'the CIS2 team\'s view');
+  await screenshot(page, 'onboarding-golive-journey-cis2.png');
+  await s.team.goto(s.productUrl);
+  await screenshot(s.team, 'onboarding-golive-journey-product.png');
 });
