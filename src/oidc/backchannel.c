@@ -20,6 +20,15 @@
 #define BCL_MAX_FIELD 2048
 #define BCL_MAX_REPLY 200 /* bytes of the RP's answer kept with the attempt */
 
+/* Test logout tokens share the outbox's one worker with every e-mail and real
+ * logout token: each is tried once, briefly, and their number is bounded
+ * (backchannel.h). */
+#define BCT_TIMEOUT_S     3L /* per delivery (connection included) */
+#define BCT_COOLDOWN_S    30 /* between two test requests for one client */
+#define BCT_PENDING_MAX   20 /* test messages waiting, every client together */
+#define BCT_OUTSTANDING_S 10 /* what to wait while a client's earlier ones are sent */
+#define BCT_BUSY_S        60 /* what to wait while too many are waiting */
+
 int backchannel_enqueue(store *s, const char *env, const char *sid, const char *sub,
                         int *queued_out)
 {
@@ -215,7 +224,11 @@ static int bcl_deliver(void *ctx, const json_t *payload, struct buf *detail)
 	rc = buf_printf(&body, "logout_token=%s", token);
 	if (rc < 0)
 		goto out;
-	rc = fetch_post_form(&res, m.uri, body.ptr, BCL_TIMEOUT_S);
+	/* a supplier's URI: in a real deployment, never one of our own addresses */
+	rc = fetch_post_form_opts(
+	    &res, m.uri, body.ptr,
+	    &(struct fetch_opts){.timeout_s = BCL_TIMEOUT_S,
+	                         .public_only = fetch_public_only(p->public_url)});
 	if (rc < 0) {
 		if (buf_puts(detail, careid_error_last()->message) != 0)
 			buf_reset(detail);
@@ -254,8 +267,113 @@ void backchannel_handler(struct outbox_handler *out, provider *p)
 
 /* Test logout tokens (backchannel.h, docs/conformance-evidence.md). */
 
-int backchannel_queue_tests(store *s, const char *env, const char *client_id, const char *actor,
-                            json_t **out)
+/* The newest "logout.test_requested" of the walk's environment. */
+struct bct_last {
+	const char *env;
+	int64_t at;
+	bool found;
+};
+
+static int bct_last_request(void *ctx, const struct audit_event *e)
+{
+	struct bct_last *l = ctx;
+	const char *env = json_string_value(json_object_get(e->detail, "env"));
+
+	if (!env || strcmp(env, l->env) != 0)
+		return 0;
+	l->at = e->at;
+	l->found = true;
+	return 1; /* newest first: the first one is it */
+}
+
+/*
+ * The limits on test requests, checked inside the transaction that would
+ * queue them (so two requests at once cannot both pass): the client's
+ * previous request at least BCT_COOLDOWN_S ago, none of its test messages
+ * still waiting, and room for two more among every client's waiting ones.
+ * CAREID_EBUSY with `*retry_after` (seconds) when not.
+ */
+static int bct_limits(store *s, const char *env, const char *client_id, int64_t now,
+                      int64_t *retry_after)
+{
+	static const char *const requested[] = {"logout.test_requested", NULL};
+	/* test messages not yet attempted (or whose attempt is not recorded
+	 * yet): the pending rows, found through the outbox's due index */
+	static const char sql[] = "SELECT payload FROM outbox WHERE state = 'pending' AND "
+	                          "kind = $1 LIMIT $2";
+	const struct audit_client_query q = {.client_id = client_id,
+	                                     .actions = requested,
+	                                     .since = now - BCT_COOLDOWN_S + 1,
+	                                     .max = 50,
+	                                     .newest_first = true};
+	struct bct_last last = {env, 0, false};
+	store_stmt *st = NULL;
+	int64_t pending = 0;
+	bool mine = false;
+	int rc;
+
+	rc = audit_client_events(s, &q, bct_last_request, &last);
+	if (rc < 0)
+		return rc;
+	if (last.found) {
+		int64_t wait = BCT_COOLDOWN_S - (now - last.at);
+
+		*retry_after = wait < 1 ? 1 : wait > BCT_COOLDOWN_S ? BCT_COOLDOWN_S : wait;
+		return careid_error_set(CAREID_EBUSY,
+		                        "wait %lld seconds before sending test logout tokens again",
+		                        (long long)*retry_after);
+	}
+	rc = store_query(s, &st, sql, "ti", BACKCHANNEL_TEST_KIND, (int64_t)BCT_PENDING_MAX);
+	while (!rc && (rc = store_next(st)) == 1) {
+		json_t *p = json_loads(store_text(st, 0), 0, NULL);
+		const char *e = json_string_value(json_object_get(p, "env"));
+		const char *c = json_string_value(json_object_get(p, "client_id"));
+
+		rc = 0;
+		pending++;
+		mine = mine || (e && c && strcmp(e, env) == 0 && strcmp(c, client_id) == 0);
+		json_decref(p);
+	}
+	store_done(st);
+	if (rc < 0)
+		return rc;
+	if (mine) {
+		*retry_after = BCT_OUTSTANDING_S;
+		return careid_error_set(
+		    CAREID_EBUSY,
+		    "the test logout tokens asked for before are still being "
+		    "sent: wait %d seconds before sending test logout tokens again",
+		    BCT_OUTSTANDING_S);
+	}
+	if (pending + 2 > BCT_PENDING_MAX) {
+		*retry_after = BCT_BUSY_S;
+		return careid_error_set(
+		    CAREID_EBUSY, "too many test logout tokens are waiting to be sent; try again "
+		                  "in a minute");
+	}
+	return 0;
+}
+
+/* Queues the two test messages in random order, so that an RP cannot pass by
+ * answering 200, then 400, without validating either. */
+static int bct_enqueue_both(store *s, json_t *payload)
+{
+	unsigned char coin;
+	int rc = 0;
+
+	crypto_random_bytes(&coin, sizeof(coin));
+	for (int i = 0; !rc && i < 2; i++) {
+		bool valid = (i == 0) == ((coin & 1) != 0);
+
+		rc = json_object_set_new(payload, "valid", json_boolean(valid))
+		         ? careid_error_set(CAREID_ENOMEM, "out of memory")
+		         : outbox_enqueue(s, BACKCHANNEL_TEST_KIND, payload, NULL);
+	}
+	return rc;
+}
+
+static int bct_queue(store *s, const char *env, const char *client_id, const char *actor,
+                     json_t **out, int64_t *retry_after)
 {
 	static const char sql[] =
 	    "SELECT sc.sid, se.uid FROM session_clients sc JOIN sessions se ON se.env = sc.env "
@@ -270,6 +388,7 @@ int backchannel_queue_tests(store *s, const char *env, const char *client_id, co
 
 	if (out)
 		*out = NULL;
+	*retry_after = 0;
 	if (!s || !env || env_index(env) < 0)
 		return careid_error_set(CAREID_EINVALID, "unknown environment %s", env ? env : "");
 	if (!client_id || !*client_id || strlen(client_id) > BCL_MAX_FIELD)
@@ -302,9 +421,9 @@ int backchannel_queue_tests(store *s, const char *env, const char *client_id, co
 	store_done(st);
 	if (rc)
 		goto out;
-	payload = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:I}", "env", env, "client_id",
-	                    client_id, "sid", sid, "sub", sub, "uri", c->backchannel_logout_uri,
-	                    "valid", 1, "requested_at", (json_int_t)now);
+	payload = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "env", env, "client_id", client_id,
+	                    "sid", sid, "sub", sub, "uri", c->backchannel_logout_uri,
+	                    "requested_at", (json_int_t)now);
 	detail = json_pack("{s:s, s:s, s:s, s:I}", "env", env, "client_id", client_id, "uri",
 	                   c->backchannel_logout_uri, "requested_at", (json_int_t)now);
 	if (!payload || !detail || asprintf(&subject, "client:%s", client_id) < 0) {
@@ -315,13 +434,12 @@ int backchannel_queue_tests(store *s, const char *env, const char *client_id, co
 	rc = store_begin(s);
 	if (rc)
 		goto out;
-	rc = audit_record(s, actor ? actor : "system", "logout.test_requested", subject, detail);
+	rc = bct_limits(s, env, client_id, now, retry_after);
 	if (!rc)
-		rc = outbox_enqueue(s, BACKCHANNEL_TEST_KIND, payload, NULL);
+		rc = audit_record(s, actor ? actor : "system", "logout.test_requested", subject,
+		                  detail);
 	if (!rc)
-		rc = json_object_set_new(payload, "valid", json_false())
-		         ? careid_error_set(CAREID_ENOMEM, "out of memory")
-		         : outbox_enqueue(s, BACKCHANNEL_TEST_KIND, payload, NULL);
+		rc = bct_enqueue_both(s, payload);
 	rc = rc ? (store_rollback(s), rc) : store_commit(s);
 	if (rc)
 		goto out;
@@ -342,12 +460,28 @@ out:
 	return rc;
 }
 
-int backchannel_send_tests(provider *p, const char *env, const char *client_id, const char *actor,
-                           json_t **out)
+int backchannel_queue_tests(store *s, const char *env, const char *client_id, const char *actor,
+                            json_t **out)
 {
+	int64_t retry_after;
+
+	return bct_queue(s, env, client_id, actor, out, &retry_after);
+}
+
+int backchannel_send_tests(provider *p, const char *env, const char *client_id, const char *actor,
+                           json_t **out, int64_t *retry_after_out)
+{
+	int64_t retry_after = 0;
+	int rc;
+
+	if (retry_after_out)
+		*retry_after_out = 0;
 	if (!p)
 		return careid_error_set(CAREID_EINVALID, "backchannel: no provider");
-	return backchannel_queue_tests(p->store, env, client_id, actor, out);
+	rc = bct_queue(p->store, env, client_id, actor, out, &retry_after);
+	if (retry_after_out)
+		*retry_after_out = retry_after;
+	return rc;
 }
 
 /* A signature that cannot verify, over claims left as they are: one
@@ -443,7 +577,11 @@ static int bct_deliver(void *ctx, const json_t *payload, struct buf *detail)
 		rc = CAREID_EINVALID;
 		goto out;
 	}
-	rc = fetch_post_form(&res, m.uri, body.ptr, BCL_TIMEOUT_S);
+	/* a supplier's URI: in a real deployment, never one of our own addresses */
+	rc = fetch_post_form_opts(
+	    &res, m.uri, body.ptr,
+	    &(struct fetch_opts){.timeout_s = BCT_TIMEOUT_S,
+	                         .public_only = fetch_public_only(p->public_url)});
 	if (rc < 0) {
 		if (buf_puts(detail, careid_error_last()->message) != 0)
 			buf_reset(detail);

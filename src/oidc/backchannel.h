@@ -16,6 +16,8 @@
 #ifndef CAREID_OIDC_BACKCHANNEL_H
 #define CAREID_OIDC_BACKCHANNEL_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "outbox/outbox.h"
@@ -49,10 +51,17 @@ void backchannel_handler(struct outbox_handler *out, provider *p);
  * a signature that does not verify against the issuer's JWKS). Both name
  * the sid and sub of the client's most recent session in the environment,
  * so a conforming RP answers 200 to the first and 400 to the second. Each is
- * signed afresh when delivered and attempted once, never retried; the
- * attempt is audited as "logout.test" with its outcome ("accepted" for a
- * 2xx, "rejected" for a 400, "failed" otherwise, status 0 when the URI was
- * unreachable). Nothing in careid changes: no session ends.
+ * signed afresh when delivered and attempted once, never retried, with a
+ * short timeout (3 s); the attempt is audited as "logout.test" with its
+ * outcome ("accepted" for a 2xx, "rejected" for a 400, "failed" otherwise,
+ * status 0 when the URI was unreachable). The two are queued in random
+ * order: an RP answering by position, not by validating, is found out.
+ * Nothing in careid changes: no session ends.
+ *
+ * They share the outbox's one worker with every e-mail and real logout
+ * token, so requests are bounded: one request per client every 30 seconds,
+ * none while the client's earlier test messages are still waiting, and at
+ * most 20 test messages waiting for every client together.
  */
 #define BACKCHANNEL_TEST_KIND "backchannel_test"
 
@@ -68,13 +77,21 @@ void backchannel_handler(struct outbox_handler *out, provider *p);
  *                     to this client in ENV first: …");
  *   CAREID_EINVALID   an unknown environment, or no back-channel logout URI
  *                     ("register a back-channel logout URI for this client
- *                     first").
+ *                     first");
+ *   CAREID_EBUSY      a limit above, nothing recorded: "wait N seconds
+ *                     before sending test logout tokens again" (the
+ *                     client's last request was under 30 s ago), "the test
+ *                     logout tokens asked for before are still being sent:
+ *                     wait 10 seconds …", or "too many test logout tokens
+ *                     are waiting to be sent; try again in a minute".
+ *                     `*retry_after_out` (may be NULL; 0 otherwise) is then
+ *                     the seconds to wait (N, 10 or 60).
  */
 int backchannel_send_tests(provider *p, const char *env, const char *client_id, const char *actor,
-                           json_t **out);
+                           json_t **out, int64_t *retry_after_out);
 
 /* The same on store `s`, for callers without a provider (the CLI): the
- * running server's outbox delivers them. */
+ * running server's outbox delivers them. Same limits and errors. */
 int backchannel_queue_tests(store *s, const char *env, const char *client_id, const char *actor,
                             json_t **out);
 

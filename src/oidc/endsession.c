@@ -146,9 +146,11 @@ static int finish(struct oidc_req *r, const struct logout *lo, bool ended)
 	                   json_pack("{s:s, s:b}", "title", "You have signed out", "done", ended));
 }
 
-/* Ends this browser's session and deletes its cookie. */
+/* Ends this browser's session and deletes its cookie. `actor` is who asked:
+ * the client whose current hint ended it at once, or the person who confirmed
+ * on careid's page (whatever hint the request carried). */
 static int end_current(struct oidc_req *r, const struct session *s, const struct logout *lo,
-                       bool *ended)
+                       const char *actor, bool *ended)
 {
 	struct cookie_attrs gone = {.path = r->env->issuer_path, .max_age = -1};
 	int one = 0, rc;
@@ -158,7 +160,7 @@ static int end_current(struct oidc_req *r, const struct session *s, const struct
 	                      &(struct session_end){.env = r->env->name,
 	                                            .sid = s->sid,
 	                                            .reason = SESSION_END_LOGOUT,
-	                                            .actor = lo->hint_sid ? lo->client_id : s->uid,
+	                                            .actor = actor,
 	                                            .client_id = lo->client_id});
 	if (rc)
 		return rc;
@@ -217,13 +219,13 @@ int endsession_handle(struct oidc_req *r)
 			return oidc_error_page(
 			    r, 403, "The request is not valid",
 			    "The sign-out form was not sent from this browser's page.");
-		rc = end_current(r, &s, &lo, &ended);
+		rc = end_current(r, &s, &lo, s.uid, &ended);
 		return rc ? rc : finish(r, &lo, ended);
 	}
 	/* a current hint for this very session: the client speaks for the person */
 	if (lo.hint_fresh && lo.hint_sid && strcmp(lo.hint_sid, s.sid) == 0 &&
 	    strcmp(lo.hint_sub, s.uid) == 0) {
-		rc = end_current(r, &s, &lo, &ended);
+		rc = end_current(r, &s, &lo, lo.client_id, &ended);
 		return rc ? rc : finish(r, &lo, ended);
 	}
 	log_pack(LOG_INFO, "logout_confirm", "{s:s, s:s, s:b}", "request_id", r->req->request_id,

@@ -2,7 +2,9 @@
  * does not cost an outbound fetch: kept JWKS_CACHE_TTL seconds, refetched
  * early at most once per JWKS_REFETCH_MIN seconds (a client that rotated its
  * key), and never fetched on behalf of junk faster than that. Entries are per
- * client: two clients sharing a URI are fetched and throttled apart. */
+ * client: two clients sharing a URI are fetched and throttled apart. A
+ * deployment not on loopback fetches only from public addresses
+ * (fetch_public_only()): a JWKS URI is the supplier's choice. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +25,12 @@ struct jwks_entry {
 };
 
 struct jwks_cache {
+	bool public_only; /* read-only after jwks_cache_new() */
 	pthread_mutex_t lock;
 	struct jwks_entry entries[JWKS_CACHE_SIZE];
 };
 
-jwks_cache *jwks_cache_new(void)
+jwks_cache *jwks_cache_new(const char *public_url)
 {
 	jwks_cache *c = calloc(1, sizeof(*c));
 
@@ -35,6 +38,8 @@ jwks_cache *jwks_cache_new(void)
 		free(c);
 		return NULL;
 	}
+	if (c)
+		c->public_only = fetch_public_only(public_url);
 	return c;
 }
 
@@ -50,11 +55,12 @@ void jwks_cache_free(jwks_cache *c)
 	free(c);
 }
 
-static int fetch(json_t **out, const char *uri)
+static int fetch(json_t **out, const char *uri, bool public_only)
 {
 	struct fetch_result fr = {0};
 	json_t *keys;
-	int rc = fetch_get(&fr, uri, 5);
+	int rc = fetch_get_opts(&fr, uri,
+	                        &(struct fetch_opts){.timeout_s = 5, .public_only = public_only});
 
 	*out = NULL;
 	if (!rc && fr.status == 200) {
@@ -113,7 +119,7 @@ int jwks_cache_get(jwks_cache *c, const char *client, const char *uri, bool refr
 	pthread_mutex_unlock(&c->lock);
 
 	/* Fetch without the lock; two threads may fetch at once, harmlessly. */
-	rc = fetch(&fresh, uri);
+	rc = fetch(&fresh, uri, c->public_only);
 
 	pthread_mutex_lock(&c->lock);
 	e = find(c, key, &hit);

@@ -274,9 +274,12 @@ enum outcome {
 	ATTEMPT_PARTIAL, /* a first step passed (a password before a code): recorded only */
 };
 
-/* Records an attempt in the audit trail, and its outcome with the throttle. */
+/* Records an attempt in the audit trail, and its outcome with the throttle;
+ * `sid` (ATTEMPT_OK only, else NULL) is the session the sign-in started or
+ * stepped up. */
 static int record_attempt(struct oidc_req *r, const struct tx *t, const char *method,
-                          const char *user, const struct authn_result *res, enum outcome o)
+                          const char *user, const struct authn_result *res, enum outcome o,
+                          const char *sid)
 {
 	static const char *const actions[] = {
 	    [ATTEMPT_FAILED] = "signin.failed",   [ATTEMPT_OK] = "signin.succeeded",
@@ -293,11 +296,13 @@ static int record_attempt(struct oidc_req *r, const struct tx *t, const char *me
 	                   r->req->remote_addr, "reason", ok ? NULL : res->reason);
 	if (!detail)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
-	/* conformance evidence (docs/conformance-evidence.md): a re-authentication
-	 * that prompt or max_age asked for; max_age is -1 when not given */
+	/* conformance evidence (docs/conformance-evidence.md): the session, which
+	 * a later token.issued names when the client exchanged the code; a
+	 * re-authentication that prompt or max_age asked for (max_age is -1 when
+	 * not given) */
 	max_age = json_object_get(t->params, "max_age");
-	rc = 0;
-	if (ok && pget(t->params, "prompt"))
+	rc = ok && sid ? json_object_set_new(detail, "sid", json_string(sid)) : 0;
+	if (!rc && ok && pget(t->params, "prompt"))
 		rc = json_object_set_new(detail, "prompt", json_string(pget(t->params, "prompt")));
 	if (!rc && ok && json_is_integer(max_age) && json_integer_value(max_age) >= 0)
 		rc = json_object_set(detail, "max_age", max_age);
@@ -336,9 +341,10 @@ out:
 	return rc;
 }
 
-/* A signed-in user: the session (kept on a step-up), then the client's answer. */
-static int finish(struct oidc_req *r, struct tx *t, const char *uid, unsigned methods,
-                  const char *removal_token)
+/* A signed-in user: the session (kept on a step-up), the sign-in recorded
+ * with it, then the client's answer. */
+static int finish(struct oidc_req *r, struct tx *t, const char *method, const char *user,
+                  const struct authn_result *res, unsigned methods)
 {
 	struct session s;
 	char acr[ACR_MAX];
@@ -346,7 +352,9 @@ static int finish(struct oidc_req *r, struct tx *t, const char *uid, unsigned me
 
 	acr_achieved(acr, methods, pget(t->params, "acr_values"), pget(t->params, "default_acr"),
 	             r->env->default_acr);
-	rc = session_start(&s, r, uid, methods, acr, removal_token);
+	rc = session_start(&s, r, res->uid, methods, acr, res->removal_token);
+	if (!rc)
+		rc = record_attempt(r, t, method, user, res, ATTEMPT_OK, s.sid);
 	if (!rc)
 		rc = tx_bind(r, t->id, &s);
 	if (!rc)
@@ -454,7 +462,7 @@ static int next_step(struct oidc_req *r, struct tx *t, struct authn_result *res,
 				rc = tx_set_user(r, t, res->uid);
 			/* the password was right: recorded, though nobody is signed in yet */
 			if (!rc)
-				rc = record_attempt(r, t, method, user, res, ATTEMPT_PARTIAL);
+				rc = record_attempt(r, t, method, user, res, ATTEMPT_PARTIAL, NULL);
 			return rc ? rc : render_code(r, t, NULL, !has);
 		}
 		refuse(
@@ -478,7 +486,7 @@ static int next_step(struct oidc_req *r, struct tx *t, struct authn_result *res,
 		        : "This way of signing in does not meet the service's assurance level.",
 		    "insufficient_assurance");
 	}
-	rc = record_attempt(r, t, method, user, res, ATTEMPT_REFUSED);
+	rc = record_attempt(r, t, method, user, res, ATTEMPT_REFUSED, NULL);
 	return rc ? rc
 	          : render_signin(r, t,
 	                          &(struct page){.username = form_get(&r->req->form, "username"),
@@ -537,7 +545,7 @@ static int signin_post(struct oidc_req *r)
 	                    r->req->remote_addr, clock_now());
 	if (rc == CAREID_EBUSY) {
 		res.reason = "throttled";
-		rc = record_attempt(r, &t, method, user, &res, ATTEMPT_THROTTLED);
+		rc = record_attempt(r, &t, method, user, &res, ATTEMPT_THROTTLED, NULL);
 		if (rc)
 			return rc;
 		pg.status = 429;
@@ -572,7 +580,7 @@ static int signin_post(struct oidc_req *r)
 			bool used = rc == CAREID_EUSED;
 
 			res.reason = used ? "challenge_replayed" : "challenge_unknown";
-			rc = record_attempt(r, &t, method, user, &res, ATTEMPT_FAILED);
+			rc = record_attempt(r, &t, method, user, &res, ATTEMPT_FAILED, NULL);
 			pg.error =
 			    used ? "This sign-in attempt was already used: its challenge is "
 			           "valid once. Try again."
@@ -593,7 +601,7 @@ static int signin_post(struct oidc_req *r)
 	if (res.uid && !user)
 		user = arena_strdup(r->a, res.uid);
 	if (rc) {
-		int rec = record_attempt(r, &t, method, user, &res, ATTEMPT_FAILED);
+		int rec = record_attempt(r, &t, method, user, &res, ATTEMPT_FAILED, NULL);
 
 		rc = rec ? rec
 		     : t.uid && strcmp(method, "password") != 0
@@ -619,9 +627,7 @@ static int signin_post(struct oidc_req *r)
 		rc = next_step(r, &t, &res, m, method, user);
 		goto out;
 	}
-	rc = record_attempt(r, &t, method, user, &res, ATTEMPT_OK);
-	if (!rc)
-		rc = finish(r, &t, res.uid, proved, res.removal_token);
+	rc = finish(r, &t, method, user, &res, proved);
 out:
 	authn_result_release(&res);
 	return rc;

@@ -39,9 +39,11 @@ struct env_state {
 	int64_t session_max;     /* seconds a session lives at most */
 };
 
-/* jwks_cache.c: clients' jwks_uri documents, shared by the worker threads. */
+/* jwks_cache.c: clients' jwks_uri documents, shared by the worker threads;
+ * fetched from public addresses only unless careid's `public_url` is on
+ * loopback (fetch_public_only()). */
 typedef struct jwks_cache jwks_cache;
-jwks_cache *jwks_cache_new(void);
+jwks_cache *jwks_cache_new(const char *public_url);
 void jwks_cache_free(jwks_cache *c);
 /* The JWKS of a client at `uri` (`key` names the client, e.g. "env client_id"):
  * cached for minutes; `refresh` asks for a fresh copy (a key not found),

@@ -128,7 +128,7 @@ int provider_new(provider **out, const struct provider_opts *opts)
 	n = strlen(p->agent_url);
 	while (n && p->agent_url[n - 1] == '/')
 		p->agent_url[--n] = '\0';
-	p->jwks = jwks_cache_new();
+	p->jwks = jwks_cache_new(p->public_url);
 	if (!p->jwks) {
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 		goto out;

@@ -85,8 +85,11 @@ int select_role_finish(struct oidc_req *r, json_t *params, const struct session 
 {
 	store *st = r->p->store;
 	const char *subject = arena_printf(r->a, "user:%s", s->uid);
-	json_t *detail = json_pack("{s:s, s:s, s:s, s:s}", "env", r->env->name, "client_id",
-	                           pget(params, "client_id"), "role", roleid, "chosen", chosen);
+	/* sid: the session, which the token.issued of the code names when the
+	 * client exchanges it (conformance evidence) */
+	json_t *detail =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s}", "env", r->env->name, "client_id",
+	              pget(params, "client_id"), "role", roleid, "chosen", chosen, "sid", s->sid);
 	int rc;
 
 	if (!detail || !subject) {

@@ -10,8 +10,12 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "oidc/backchannel.h"
+#include "oidc/oidc_int.h"
 
 #define SID_MAX 64
+
+_Static_assert(SESSIONS_SIGNIN_TO_TOKEN_MAX == TX_TTL + CODE_TTL,
+               "sessions.h: a sign-in's transaction and code lifetimes");
 
 static json_t *nullable_int(store_stmt *st, int col)
 {
@@ -179,6 +183,35 @@ out:
 	if (!rc && ended_out && *ended_out)
 		log_pack(LOG_INFO, "session_ended", "{s:s, s:s, s:s, s:i}", "env", where, "sid",
 		         sid, "reason", reason, "logout_tokens", queued);
+	return rc;
+}
+
+int sessions_ended(int64_t *ended_at_out, char reason_out[SESSIONS_REASON_MAX], store *s,
+                   const char *env, const char *sid)
+{
+	static const char sql[] = "SELECT ended_at, end_reason FROM sessions WHERE env = $1 AND "
+	                          "sid = $2 ORDER BY created_at DESC LIMIT 1";
+	store_stmt *st = NULL;
+	int rc;
+
+	*ended_at_out = 0;
+	reason_out[0] = '\0';
+	if (!env || !sid || !*sid || strlen(sid) > SID_MAX)
+		return careid_error_set(CAREID_ENOTFOUND, "no such session");
+	rc = store_query(s, &st, sql, "tt", env, sid);
+	if (!rc)
+		rc = store_next(st);
+	if (rc == 1) {
+		if (!store_null(st, 0)) {
+			*ended_at_out = store_int(st, 0);
+			snprintf(reason_out, SESSIONS_REASON_MAX, "%s",
+			         store_null(st, 1) ? "" : store_text(st, 1));
+		}
+		rc = 0;
+	} else if (rc == 0) {
+		rc = careid_error_set(CAREID_ENOTFOUND, "no such session");
+	}
+	store_done(st);
 	return rc;
 }
 

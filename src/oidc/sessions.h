@@ -10,6 +10,7 @@
 #ifndef CAREID_OIDC_SESSIONS_H
 #define CAREID_OIDC_SESSIONS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -61,6 +62,25 @@ struct session_end {
  * (the client ids the session signed in to) and client_id when given.
  */
 int sessions_end_for(int *ended_out, int *notified_out, store *s, const struct session_end *e);
+
+/*
+ * How session `sid` of `env` ended: `*ended_at_out` (Unix seconds) is 0 and
+ * `reason_out` "" while it lives, else its end and SESSION_END_* reason.
+ * CAREID_ENOTFOUND when there is no such session. For readers of the audit
+ * trail (onboarding's conformance evidence) that look for the one
+ * "session.ended" event of a session at the time it ended.
+ */
+#define SESSIONS_REASON_MAX 16
+int sessions_ended(int64_t *ended_at_out, char reason_out[SESSIONS_REASON_MAX], store *s,
+                   const char *env, const char *sid);
+
+/*
+ * At most how many seconds a sign-in ("signin.succeeded") or a role chosen
+ * ("role.selected") comes before the exchange of the code it led to
+ * ("token.issued"): a sign-in's transaction lives 30 minutes and its code 2
+ * (oidc_int.h TX_TTL + CODE_TTL, checked in sessions.c).
+ */
+#define SESSIONS_SIGNIN_TO_TOKEN_MAX (1800 + 120)
 
 /*
  * Ends the live sessions of `env` idle since before `idle_before` or past

@@ -106,14 +106,139 @@ static void because(struct checklist *out, int item, const char *fmt, ...)
 /* What was seen short of an item, for the reasons. */
 struct seen {
 	bool signin_smartcard;
+	bool signin_unexchanged; /* sign-ins whose code the client never exchanged */
+	bool reauth_unexchanged;
 	const char *token_method; /* a code exchanged with another method */
 	const char *token_registered;
 	bool userinfo_other_scope;
 	bool role_automatic;
+	bool role_unexchanged;
+	bool logout_unproven; /* a logout naming the client that does not count */
 };
 
+/* A session that exchanged codes with a client: the seqs of the first and the
+ * last token.issued naming both. */
+struct exchange {
+	size_t client; /* index in the input's clients */
+	const char *sid;
+	int64_t first_seq, last_seq;
+};
+
+struct exchanges {
+	struct exchange *v;
+	size_t n;
+};
+
+static int by_client_sid(const void *a, const void *b)
+{
+	const struct exchange *x = a, *y = b;
+
+	if (x->client != y->client)
+		return x->client < y->client ? -1 : 1;
+	return strcmp(x->sid, y->sid);
+}
+
+/* The exchanges of the counted token.issued events among `ev` (in seq order). */
+static int exchanges_find(struct exchanges *out, const struct checklist_input *in,
+                          const struct checklist_event *const *ev, size_t n)
+{
+	size_t m = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		m += strcmp(ev[i]->action, "token.issued") == 0;
+	if (!m)
+		return 0;
+	out->v = calloc(m, sizeof(*out->v));
+	if (!out->v)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const struct checklist_client *c;
+		const char *sid;
+
+		if (strcmp(ev[i]->action, "token.issued") != 0)
+			continue;
+		c = counted(in, ev[i]);
+		sid = str(ev[i]->detail, "sid");
+		if (c && sid && *sid)
+			out->v[out->n++] = (struct exchange){(size_t)(c - in->clients), sid,
+			                                     ev[i]->seq, ev[i]->seq};
+	}
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), by_client_sid);
+	/* one entry per client and session, spanning its exchanges */
+	m = 0;
+	for (size_t i = 0; i < out->n; i++) {
+		struct exchange *x = &out->v[i];
+
+		if (m && by_client_sid(&out->v[m - 1], x) == 0) {
+			struct exchange *y = &out->v[m - 1];
+
+			y->first_seq = x->first_seq < y->first_seq ? x->first_seq : y->first_seq;
+			y->last_seq = x->last_seq > y->last_seq ? x->last_seq : y->last_seq;
+		} else {
+			out->v[m++] = *x;
+		}
+	}
+	out->n = m;
+	return 0;
+}
+
+static const struct exchange *exchange_of(const struct exchanges *x,
+                                          const struct checklist_input *in,
+                                          const struct checklist_client *c, const char *sid)
+{
+	struct exchange key = {(size_t)(c - in->clients), sid, 0, 0};
+
+	if (!sid || !*sid || !x->n)
+		return NULL;
+	return bsearch(&key, x->v, x->n, sizeof(*x->v), by_client_sid);
+}
+
+/* A sign-in or role event whose code the client exchanged: a token.issued of
+ * the same client and session after it. */
+static bool exchanged(const struct exchanges *x, const struct checklist_input *in,
+                      const struct checklist_client *c, const struct checklist_event *e)
+{
+	const struct exchange *ex = exchange_of(x, in, c, str(e->detail, "sid"));
+
+	return ex && ex->last_seq > e->seq;
+}
+
+static bool lists(const json_t *array, const char *id)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(array, i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), id) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A session.ended (reason logout, naming `c`) that shows RP-initiated logout:
+ * the session signed in to `c` and exchanged a code with it before, and the
+ * client asked with a current hint (actor: the client) or the session's
+ * person confirmed on careid's page (actor: the subject's UID). */
+static bool rp_logout(const struct exchanges *x, const struct checklist_input *in,
+                      const struct checklist_client *c, const struct checklist_event *e)
+{
+	const struct exchange *ex = exchange_of(x, in, c, str(e->detail, "sid"));
+	const char *who = e->actor, *subject = e->subject;
+	bool by_client = who && strcmp(who, c->client_id) == 0;
+	bool by_person =
+	    who && subject && strncmp(subject, "user:", 5) == 0 && strcmp(subject + 5, who) == 0;
+
+	return ex && ex->first_seq < e->seq &&
+	       lists(json_object_get(e->detail, "clients"), c->client_id) &&
+	       (by_client || by_person);
+}
+
 static void judge_event(struct checklist *out, const struct checklist_input *in,
-                        const struct checklist_event *e, struct seen *seen)
+                        const struct exchanges *x, const struct checklist_event *e,
+                        struct seen *seen)
 {
 	const struct checklist_client *c = counted(in, e);
 	const json_t *d = e->detail;
@@ -123,13 +248,19 @@ static void judge_event(struct checklist *out, const struct checklist_input *in,
 		return;
 	if (strcmp(a, "signin.succeeded") == 0) {
 		const char *method = str(d, "method");
+		bool reauth = has_word(str(d, "prompt"), "login") ||
+		              json_is_integer(json_object_get(d, "max_age"));
 
+		if (!exchanged(x, in, c, e)) {
+			seen->signin_unexchanged = true;
+			seen->reauth_unexchanged = seen->reauth_unexchanged || reauth;
+			return;
+		}
 		if (method && strcmp(method, "smartcard") == 0)
 			seen->signin_smartcard = true;
 		else if (method)
 			meet(out, ITEM_SIGNIN, e, c);
-		if (has_word(str(d, "prompt"), "login") ||
-		    json_is_integer(json_object_get(d, "max_age")))
+		if (reauth)
 			meet(out, ITEM_REAUTH, e, c);
 	} else if (strcmp(a, "token.issued") == 0) {
 		const char *grant = str(d, "grant_type"), *method = str(d, "auth_method");
@@ -150,15 +281,21 @@ static void judge_event(struct checklist *out, const struct checklist_input *in,
 	} else if (strcmp(a, "role.selected") == 0) {
 		const char *chosen = str(d, "chosen");
 
-		if (chosen && strcmp(chosen, "user") == 0)
+		if (!exchanged(x, in, c, e))
+			seen->role_unexchanged = true;
+		else if (chosen && strcmp(chosen, "user") == 0)
 			meet(out, ITEM_ROLE, e, c);
 		else
 			seen->role_automatic = true;
 	} else if (strcmp(a, "session.ended") == 0) {
 		const char *why = str(d, "reason");
 
-		if (why && strcmp(why, "logout") == 0)
+		if (!why || strcmp(why, "logout") != 0)
+			return;
+		if (rp_logout(x, in, c, e))
 			meet(out, ITEM_LOGOUT, e, c);
+		else
+			seen->logout_unproven = true;
 	}
 }
 
@@ -325,6 +462,8 @@ static void reasons(struct checklist *out, const struct checklist_input *in,
 
 	if (seen->signin_smartcard)
 		because(out, ITEM_SIGNIN, "%s", CHECKLIST_SMARTCARD_ONLY);
+	else if (seen->signin_unexchanged)
+		because(out, ITEM_SIGNIN, "%s", CHECKLIST_NOT_EXCHANGED);
 	else
 		because(out, ITEM_SIGNIN,
 		        "No sign-in seen yet: start an authorization code flow in INT with your "
@@ -359,23 +498,40 @@ static void reasons(struct checklist *out, const struct checklist_input *in,
 		    "A role was only selected automatically (the user had one role): sign in as "
 		    "a user with several roles, asking for scope selectedrole, and let them "
 		    "choose on the role-selection page");
+	else if (seen->role_unexchanged)
+		because(out, ITEM_ROLE,
+		        "Role selections for your client were seen, but your client did not "
+		        "exchange the codes that followed them: a role selection counts once your "
+		        "client exchanges its code at the token endpoint");
 	else
 		because(out, ITEM_ROLE,
 		        "No role selection seen yet: ask for scope selectedrole and sign in as a "
 		        "user with several roles, who then chooses one");
-	because(out, ITEM_REAUTH,
-	        "No re-authentication seen yet: send an authorization request with prompt=login "
-	        "(or max_age) and sign in again");
-	because(out, ITEM_LOGOUT,
-	        "No RP-initiated logout seen yet: send the user to the end-session endpoint with "
-	        "your client's id_token_hint (or its client_id)");
+	if (seen->reauth_unexchanged)
+		because(out, ITEM_REAUTH,
+		        "A re-authentication for your client was seen, but your client did not "
+		        "exchange its code: it counts once your client exchanges the code at the "
+		        "token endpoint");
+	else
+		because(out, ITEM_REAUTH,
+		        "No re-authentication seen yet: send an authorization request with "
+		        "prompt=login (or max_age) and sign in again");
+	if (seen->logout_unproven)
+		because(out, ITEM_LOGOUT, "%s", CHECKLIST_LOGOUT_UNPROVEN);
+	else
+		because(
+		    out, ITEM_LOGOUT,
+		    "No RP-initiated logout seen yet: send the user to the end-session endpoint "
+		    "with your client's id_token_hint (or its client_id)");
 }
 
 int checklist_evaluate(struct checklist *out, const struct checklist_input *in)
 {
 	const struct checklist_event **ev = NULL;
+	struct exchanges x = {0};
 	struct seen seen = {0};
 	size_t n = 0;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < CHECKLIST_ITEMS; i++) {
@@ -403,14 +559,20 @@ int checklist_evaluate(struct checklist *out, const struct checklist_input *in)
 		out->counted += counted(in, ev[i]) != NULL;
 	if (n > 1)
 		qsort(ev, n, sizeof(*ev), by_seq);
+	rc = exchanges_find(&x, in, ev, n);
+	if (rc) {
+		free(ev);
+		return rc;
+	}
 	for (size_t i = 0; i < n; i++)
-		judge_event(out, in, ev[i], &seen);
+		judge_event(out, in, &x, ev[i], &seen);
 	reasons(out, in, &seen);
 	judge_backchannel(out, in, ev, n);
 	for (int i = 0; i < CHECKLIST_ITEMS; i++) {
 		if (out->items[i].met)
 			out->items[i].reason[0] = '\0';
 	}
+	free(x.v);
 	free(ev);
 	return 0;
 }

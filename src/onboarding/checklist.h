@@ -12,20 +12,39 @@
  * The rules, each met by the FIRST event (in audit order) that satisfies it,
  * counting only events of environment `env` whose client is one of the
  * product's clients and that happened at or after that client was registered
- * for the product:
- *   signin_other     signin.succeeded with a method other than smartcard
+ * for the product.
+ *
+ * Anyone can open an authorization URL naming a client, and sign in, choose a
+ * role or end their session there; only the relying party, which holds the
+ * client's credentials, can exchange the code. So a sign-in or role event
+ * counts only when it is EXCHANGED: a token.issued of the same client names
+ * the same session (detail "sid") later in the trail. And a logout counts
+ * only for a session that had signed in to the client and exchanged a code
+ * with it before.
+ *   signin_other     signin.succeeded, exchanged, with a method other than
+ *                    smartcard
  *   token_exchange   token.issued, grant_type authorization_code, auth_method
  *                    the client's registered one
  *   userinfo_rbac    userinfo.served whose scope has nationalrbacaccess
- *   role_selection   role.selected chosen by the user on the role page
- *   reauthentication signin.succeeded whose prompt has login, or with max_age
- *   rp_logout        session.ended, reason logout, asked by the client
+ *   role_selection   role.selected, exchanged, chosen by the user on the
+ *                    role page
+ *   reauthentication signin.succeeded, exchanged, whose prompt has login, or
+ *                    with max_age
+ *   rp_logout        session.ended, reason logout, naming the client
+ *                    (client_id), of a session whose "clients" include it and
+ *                    that exchanged a code with it before; asked by the
+ *                    client (actor: the client, with a current
+ *                    id_token_hint) or confirmed on careid's page by the
+ *                    session's person (actor: the subject's UID, after a
+ *                    stale hint or a client_id)
  *   backchannel_valid, backchannel_invalid
  *                    judged on each client's LATEST logout.test_requested and
  *                    the logout.test results that follow it: the valid token
  *                    answered 200, the invalid one 400. A later request
  *                    replaces an earlier one, so a fixed relying party can try
- *                    again (and a broken one loses an earlier pass).
+ *                    again (and a broken one loses an earlier pass). Each
+ *                    result is judged by its own "valid" flag, whatever
+ *                    order the two arrived in.
  * An item not met carries a reason saying what was seen and what to do.
  */
 #ifndef CAREID_ONBOARDING_CHECKLIST_H
@@ -44,12 +63,28 @@
 	"Only smartcard sign-ins seen: sign in with an authenticator other than a smartcard, "     \
 	"which shows no CIS1 dependency remains"
 
-/* One audit event (audit_events: seq, at, action, detail). Borrowed. */
+/* The reason of signin_other when sign-ins were seen but none was exchanged. */
+#define CHECKLIST_NOT_EXCHANGED                                                                    \
+	"Sign-ins for your client were seen, but your client did not exchange their codes: a "     \
+	"sign-in counts once your client exchanges its code at the token endpoint, which only "    \
+	"your client can do"
+
+/* The reason of rp_logout when only logouts that show no RP-initiated logout
+ * were seen. */
+#define CHECKLIST_LOGOUT_UNPROVEN                                                                  \
+	"A sign-out naming your client was seen, but not one that shows RP-initiated logout: "     \
+	"sign in with your client and exchange the code, then send the user to the end-session "   \
+	"endpoint with your client's id_token_hint (or its client_id)"
+
+/* One audit event (audit_events: seq, at, action, detail, actor, subject).
+ * Borrowed. */
 struct checklist_event {
 	int64_t seq;
 	int64_t at;
 	const char *action;
 	const json_t *detail; /* a JSON object; events without one are ignored */
+	const char *actor;    /* may be NULL (then no logout counts) */
+	const char *subject;  /* "user:UID", …; may be NULL */
 };
 
 /* One of the product's clients in the environment. Borrowed. */

@@ -214,6 +214,9 @@ void clientform_from_json(struct clientform *out, enum clientform_kind kind, con
 	    optional_string(body, "default_acr", CLIENTFORM_BAD_DEFAULT_ACR, &out->wrong_type);
 }
 
+static const char *uri_problem(arena *a, const char *uri, const char *label, const char *example,
+                               bool public_only);
+
 static void set_error(json_t *errors, const char *field, const char *message)
 {
 	if (!json_object_get(errors, field))
@@ -262,9 +265,9 @@ static void check_jwks_uri(json_t *e, arena *a, const struct clientform *in)
 			    e, "jwks_uri",
 			    "Enter a JWKS URI that starts with https:// (plain http only on a "
 			    "loopback address such as http://127.0.0.1:3000/jwks.json)");
-	} else if ((msg =
-	                clientform_uri_problem(a, in->jwks_uri, "JWKS URI",
-	                                       "https://wardview.example/.well-known/jwks.json"))) {
+	} else if ((msg = uri_problem(a, in->jwks_uri, "JWKS URI",
+	                              "https://wardview.example/.well-known/jwks.json",
+	                              in->public_only))) {
 		set_error(e, "jwks_uri", msg);
 	}
 }
@@ -277,9 +280,9 @@ static void check_env(json_t *e, arena *a, const struct clientform *in)
 	if (in->wrong_type & CLIENTFORM_BAD_BACKCHANNEL)
 		set_error(e, "backchannel_logout_uri", "Give backchannel_logout_uri as a string");
 	else if (!blank(in->backchannel_logout_uri) &&
-	         (msg = clientform_uri_problem(a, in->backchannel_logout_uri,
-	                                       "back-channel logout URI",
-	                                       "https://wardview.example/backchannel-logout")))
+	         (msg =
+	              uri_problem(a, in->backchannel_logout_uri, "back-channel logout URI",
+	                          "https://wardview.example/backchannel-logout", in->public_only)))
 		set_error(e, "backchannel_logout_uri", msg);
 	if (in->post_logout.invalid)
 		set_error(e, "post_logout_redirect_uris",
@@ -461,13 +464,15 @@ static bool bad_chars(const char *s)
 	return false;
 }
 
-/* "host" or "host:port" (a name, an IPv4 address, or "[IPv6]"). */
-static bool authority_ok(const char *s, size_t n, bool *loopback)
+/* "host" or "host:port" (a name, an IPv4 address, or "[IPv6]"); `*hostlen`
+ * is the length of the host. */
+static bool authority_ok(const char *s, size_t n, bool *loopback, size_t *hostlen_out)
 {
 	size_t hostlen;
 	const char *port;
 
 	*loopback = false;
+	*hostlen_out = 0;
 	if (n == 0 || memchr(s, '@', n))
 		return false;
 	if (s[0] == '[') {
@@ -509,15 +514,65 @@ static bool authority_ok(const char *s, size_t n, bool *loopback)
 	*loopback = (hostlen == 9 && strncmp(s, "127.0.0.1", 9) == 0) ||
 	            (hostlen == 5 && strncmp(s, "[::1]", 5) == 0) ||
 	            (hostlen == 9 && strncasecmp(s, "localhost", 9) == 0);
+	*hostlen_out = hostlen;
 	return true;
 }
 
-const char *clientform_uri_problem(arena *a, const char *uri, const char *label,
-                                   const char *example)
+/* Names that never lead to the internet (RFC 6761, RFC 6762, RFC 8375,
+ * ICANN's .internal) and the one naming convention for "this machine". */
+static const char *const private_suffixes[] = {"localhost", "localdomain", "local", "internal",
+                                               "home.arpa"};
+
+static bool has_suffix(const char *host, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+
+	return (n == k || (n > k && host[n - k - 1] == '.')) &&
+	       strncasecmp(host + n - k, suffix, k) == 0;
+}
+
+bool clientform_host_public(const char *host, size_t n)
+{
+	const char *last;
+	size_t lastlen;
+
+	if (n > 0 && host[n - 1] == '.') /* the root: "example.com." */
+		n--;
+	if (n == 0 || n > 253 || host[0] == '[' || host[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_alnum(host[i]) && !strchr("-._", host[i]))
+			return false;
+	for (size_t i = 0; i < sizeof(private_suffixes) / sizeof(private_suffixes[0]); i++)
+		if (has_suffix(host, n, private_suffixes[i]))
+			return false;
+	/* A name has a top-level domain of letters (or an IDN's xn--): this
+	 * leaves out every spelling of an IPv4 address (127.0.0.1, 127.1,
+	 * 2130706433, 0x7f.1, 0177.0.0.1), whose last part is a number, and
+	 * single labels, which resolvers complete with local search domains. */
+	last = memrchr(host, '.', n);
+	if (!last || (size_t)(last + 1 - host) >= n)
+		return false;
+	last++;
+	lastlen = n - (size_t)(last - host);
+	if (lastlen > 4 && strncasecmp(last, "xn--", 4) == 0) {
+		for (size_t i = 4; i < lastlen; i++)
+			if (!is_alnum(last[i]) && last[i] != '-')
+				return false;
+		return true;
+	}
+	for (size_t i = 0; i < lastlen; i++)
+		if (!((last[i] >= 'a' && last[i] <= 'z') || (last[i] >= 'A' && last[i] <= 'Z')))
+			return false;
+	return lastlen >= 2;
+}
+
+static const char *uri_problem(arena *a, const char *uri, const char *label, const char *example,
+                               bool public_only)
 {
 	const char *host;
 	bool https, loopback;
-	size_t n;
+	size_t n, hostlen;
 
 	if (strlen(uri) > URI_MAX)
 		return arena_printf(a, "Enter a %s of up to 2,000 characters", label);
@@ -536,10 +591,15 @@ const char *clientform_uri_problem(arena *a, const char *uri, const char *label,
 		                    label, example);
 	host = uri + (https ? 8 : 7);
 	n = strcspn(host, "/?");
-	if (!authority_ok(host, n, &loopback))
+	if (!authority_ok(host, n, &loopback, &hostlen))
 		return arena_printf(a,
 		                    "Enter a %s with a valid host name (and port, if any), "
 		                    "for example %s",
+		                    label, example);
+	if (public_only && (!https || !clientform_host_public(host, hostlen)))
+		return arena_printf(a,
+		                    "Enter a %s that starts with https:// and names a public host, "
+		                    "not an IP address or localhost, for example %s",
 		                    label, example);
 	if (!https && !loopback)
 		return arena_printf(a,
@@ -550,4 +610,16 @@ const char *clientform_uri_problem(arena *a, const char *uri, const char *label,
 	if (client_check_redirect_uri(uri))
 		return arena_printf(a, "Enter a valid %s, for example %s", label, example);
 	return NULL;
+}
+
+const char *clientform_uri_problem(arena *a, const char *uri, const char *label,
+                                   const char *example)
+{
+	return uri_problem(a, uri, label, example, false);
+}
+
+const char *clientform_public_uri_problem(arena *a, const char *uri, const char *label,
+                                          const char *example)
+{
+	return uri_problem(a, uri, label, example, true);
 }

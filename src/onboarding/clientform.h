@@ -61,6 +61,15 @@ struct clientform {
 	const char *id_token_alg; /* NULL: RS256 */
 	const char *default_acr;  /* NULL or "": the environment's default */
 	unsigned wrong_type;
+	/*
+	 * CLIENTFORM_ENV: the JWKS and back-channel logout URIs, which careid
+	 * calls itself, must be https URLs naming a public host
+	 * (clientform_public_uri_problem()), as in a deployment not on loopback
+	 * (fetch_public_only() of careid's public URL). The readers below leave
+	 * it false (any host, http on loopback): the caller sets it. Redirect
+	 * URIs, followed by browsers, and mock clients keep their rules.
+	 */
+	bool public_only;
 };
 
 /* The page's fields from the urlencoded body `f`. The URI textareas are split
@@ -101,11 +110,32 @@ json_t *clientform_acr_options(const char *chosen);
 
 /*
  * What is wrong with `uri` as a `label` ("JWKS URI", "back-channel logout
- * URI"), a URL careid will call: NULL when it is a well-formed absolute https
- * URL (or http on a loopback host) without a fragment; else a message in `a`
- * saying what to enter, with `example` as an example.
+ * URI"), a URL careid will call, where careid runs on loopback itself (and
+ * for mock clients): NULL when it is a well-formed absolute https URL (or
+ * http on a loopback host) without a fragment; else a message in `a` saying
+ * what to enter, with `example` as an example.
  */
 const char *clientform_uri_problem(arena *a, const char *uri, const char *label,
                                    const char *example);
+
+/*
+ * As clientform_uri_problem(), for a deployment not on loopback: the URL
+ * must also be https and its host a public DNS name (clientform_host_public()),
+ * else "Enter a JWKS URI that starts with https:// and names a public host,
+ * not an IP address or localhost, for example …". careid still checks the
+ * addresses the name resolves to when it connects (http/fetch.h).
+ */
+const char *clientform_public_uri_problem(arena *a, const char *uri, const char *label,
+                                          const char *example);
+
+/*
+ * Whether `host` (`n` bytes, a URL's host without its port) is a DNS name
+ * that may be public: letters, digits, '-', '_' and dots, a final dot
+ * allowed, a top-level domain of letters (or xn--…); not an IP address in
+ * any spelling (127.0.0.1, 2130706433, 0x7f.1, [::1]), not a single label,
+ * not localhost, nor a name under .localhost, .localdomain, .local,
+ * .internal or .home.arpa (any case).
+ */
+bool clientform_host_public(const char *host, size_t n);
 
 #endif

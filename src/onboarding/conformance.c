@@ -13,6 +13,7 @@
 #include "core/env.h"
 #include "core/error.h"
 #include "oidc/backchannel.h"
+#include "oidc/sessions.h"
 #include "onboarding/checklist.h"
 #include "onboarding/onboarding_int.h"
 
@@ -23,6 +24,17 @@
 #define NOT_GRANTED   "CIS2 Authentication must be added to this product first"
 #define NOT_IN_TEAM   "Only the product's team can send test tokens and submit the checklist."
 
+/* The evidence read per client (events_load()). */
+#define EXCHANGES_MAX 500 /* newest token.issued */
+#define USERINFO_MAX  500 /* newest userinfo.served */
+#define WINDOWS_MAX   50  /* newest exchanges whose sign-in is looked for */
+#define WINDOW_ROWS   100 /* rows read back from one exchange */
+#define SESSIONS_MAX  50  /* newest sessions whose logout is looked for */
+#define LOGOUT_ROWS   20  /* rows read around one session's end */
+#define TESTS_MAX     50  /* newest test logout events */
+#define RECENT_MAX    20  /* newest sign-ins, roles and logouts of any session */
+#define WALK_DONE     1   /* event_push(): the walk found what it looked for */
+
 /* What the audit trail says about the product's INT clients. */
 struct evidence {
 	struct checklist_client clients[MAX_CLIENTS];
@@ -32,6 +44,8 @@ struct evidence {
 	size_t nevents, cap;
 	json_t *details; /* owns the events' details; the arena drops it */
 	struct checklist list;
+	/* the page after a refused test request: the client and why (or NULL) */
+	const char *test_client, *test_error;
 };
 
 /* The product's 'technical_conformance' row; id NULL when never submitted. */
@@ -110,10 +124,12 @@ static int clients_load(struct ob_req *r, const char *product_id, struct evidenc
 	return 0;
 }
 
-/* A walk's context: the request and the evidence growing. */
+/* A walk's context: the request, the evidence growing, and what to keep. */
 struct walk {
 	struct ob_req *r;
 	struct evidence *ev;
+	const char *sid;  /* keep only the events of this session (NULL: every one) */
+	const char *last; /* stop once an event of this action is kept (NULL: never) */
 };
 
 static int event_push(void *ctx, const struct audit_event *a)
@@ -121,7 +137,10 @@ static int event_push(void *ctx, const struct audit_event *a)
 	struct walk *w = ctx;
 	struct evidence *ev = w->ev;
 	struct checklist_event *e;
+	const char *sid = json_string_value(json_object_get(a->detail, "sid"));
 
+	if (w->sid && (!sid || strcmp(sid, w->sid) != 0))
+		return 0;
 	if (ev->nevents == ev->cap) {
 		size_t cap = ev->cap ? ev->cap * 2 : 64;
 		struct checklist_event *more = arena_alloc(w->r->a, cap * sizeof(*more));
@@ -139,39 +158,163 @@ static int event_push(void *ctx, const struct audit_event *a)
 	e->seq = a->seq;
 	e->at = a->at;
 	e->action = arena_strdup(w->r->a, a->action);
+	e->actor = a->actor ? arena_strdup(w->r->a, a->actor) : NULL;
+	e->subject = a->subject ? arena_strdup(w->r->a, a->subject) : NULL;
 	e->detail = a->detail;
-	if (!e->action)
+	if (!e->action || (a->actor && !e->actor) || (a->subject && !e->subject))
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	ev->nevents++;
-	return 0;
+	return w->last && strcmp(a->action, w->last) == 0 ? WALK_DONE : 0;
+}
+
+/* One walk of `q`, keeping what `sid` and `last` say (struct walk). */
+static int walk_read(struct ob_req *r, struct evidence *ev, const struct audit_client_query *q,
+                     const char *sid, const char *last)
+{
+	struct walk w = {r, ev, sid, last};
+	int rc = audit_client_events(r->o->s, q, event_push, &w);
+
+	return rc == WALK_DONE ? 0 : rc;
+}
+
+/* An exchange read: the session a token.issued names and when. */
+struct exchange_at {
+	const char *sid; /* borrowed from the event's detail (kept in ev->details) */
+	int64_t at;
+};
+
+static bool sid_seen(const struct exchange_at *x, size_t n, const char *sid)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(x[i].sid, sid) == 0)
+			return true;
+	}
+	return false;
 }
 
 /*
- * The events of one client from its registration on, read by client from
- * the audit trail (audit_client_events(); checklist.c checks env and client
- * again): the flows' events, and its newest test logout requests and results.
- * Conformance testing makes a few dozen events; a client used for months in
- * INT may have thousands, of which the first 5,000 are read (the first
- * events meet the items), and the newest 50 test events (the latest request
- * decides).
+ * The events of one client from its registration on, read by client from the
+ * audit trail (audit_client_events(); checklist.c checks env, client and
+ * sessions again), in a bounded number of bounded reads that a third party
+ * cannot crowd out. Anyone can open an authorization URL naming the client
+ * and sign in, choose a role or log out there, as often as they like; only
+ * the relying party can exchange a code ("token.issued") or call userinfo
+ * with its token ("userinfo.served"). So:
+ *   1. the newest EXCHANGES_MAX token.issued and USERINFO_MAX userinfo.served;
+ *   2. for each of the newest WINDOWS_MAX exchanges, the sign-ins and role
+ *      selections of ITS session in the SESSIONS_SIGNIN_TO_TOKEN_MAX seconds
+ *      before it, newest first, up to the sign-in that led to it: at most
+ *      WINDOW_ROWS rows each, of which a flood would have to fill the few
+ *      seconds between that sign-in and the exchange;
+ *   3. for each of the newest SESSIONS_MAX sessions exchanged, when it ended
+ *      by logout (sessions_ended()), its session.ended in the seconds around
+ *      that time;
+ *   4. the newest TESTS_MAX test logout events (the latest request decides;
+ *      only the product's team and administrators make them);
+ *   5. the newest RECENT_MAX sign-ins, role selections and logouts of the
+ *      client whatever their session: they count only when exchanged, like
+ *      every other, but tell a supplier whose client never exchanged its
+ *      codes what was seen (checklist.h's reasons).
+ * A client used for months in INT is judged on its recent exchanges: a
+ * supplier whose older evidence fell out runs the flows again.
  */
 static int events_load(struct ob_req *r, struct evidence *ev, const struct checklist_client *c)
 {
-	static const char *const flows[] = {"signin.succeeded", "token.issued",  "userinfo.served",
-	                                    "role.selected",    "session.ended", NULL};
+	static const char *const tokens[] = {"token.issued", NULL};
+	static const char *const userinfo[] = {"userinfo.served", NULL};
+	static const char *const signins[] = {"signin.succeeded", "role.selected", NULL};
+	static const char *const ended[] = {"session.ended", NULL};
+	static const char *const recent[] = {"signin.succeeded", "role.selected", "session.ended",
+	                                     NULL};
 	static const char *const tests[] = {"logout.test_requested", "logout.test", NULL};
-	struct audit_client_query q = {
-	    .client_id = c->client_id, .actions = flows, .since = c->registered_at, .max = 5000};
-	struct walk w = {r, ev};
+	struct audit_client_query q = {.client_id = c->client_id,
+	                               .actions = tokens,
+	                               .since = c->registered_at,
+	                               .max = EXCHANGES_MAX,
+	                               .newest_first = true};
+	struct exchange_at *x;
+	size_t first = ev->nevents, nx = 0, nsids = 0;
 	int rc;
 
-	rc = audit_client_events(r->o->s, &q, event_push, &w);
+	rc = walk_read(r, ev, &q, NULL, NULL);
 	if (rc)
 		return rc;
-	q.actions = tests;
-	q.max = 50;
-	q.newest_first = true;
-	return audit_client_events(r->o->s, &q, event_push, &w);
+	x = arena_alloc(r->a, (ev->nevents - first + 1) * sizeof(*x));
+	if (!x)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
+	for (size_t i = first; i < ev->nevents; i++) { /* newest first */
+		const char *sid = json_string_value(json_object_get(ev->events[i].detail, "sid"));
+
+		if (sid && *sid)
+			x[nx++] = (struct exchange_at){sid, ev->events[i].at};
+	}
+	q.actions = userinfo;
+	q.max = USERINFO_MAX;
+	rc = walk_read(r, ev, &q, NULL, NULL);
+	q.actions = signins;
+	q.max = WINDOW_ROWS;
+	for (size_t i = 0; !rc && i < nx && i < WINDOWS_MAX; i++) {
+		q.since = x[i].at - SESSIONS_SIGNIN_TO_TOKEN_MAX;
+		q.since = q.since < c->registered_at ? c->registered_at : q.since;
+		q.until = x[i].at + 1;
+		rc = walk_read(r, ev, &q, x[i].sid, "signin.succeeded");
+	}
+	q.actions = ended;
+	q.max = LOGOUT_ROWS;
+	for (size_t i = 0; !rc && i < nx && nsids < SESSIONS_MAX; i++) {
+		char reason[SESSIONS_REASON_MAX];
+		int64_t at;
+
+		if (sid_seen(x, i, x[i].sid))
+			continue;
+		nsids++;
+		rc = sessions_ended(&at, reason, r->o->s, CONF_ENV, x[i].sid);
+		if (rc == CAREID_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc || strcmp(reason, SESSION_END_LOGOUT) != 0)
+			continue;
+		/* the event and the session's end are one transaction, within a
+		 * second of each other */
+		q.since = at - 1;
+		q.until = at + 2;
+		rc = walk_read(r, ev, &q, x[i].sid, "session.ended");
+	}
+	if (rc)
+		return rc;
+	q = (struct audit_client_query){.client_id = c->client_id,
+	                                .actions = tests,
+	                                .since = c->registered_at,
+	                                .max = TESTS_MAX,
+	                                .newest_first = true};
+	rc = walk_read(r, ev, &q, NULL, NULL);
+	q.actions = recent;
+	q.max = RECENT_MAX;
+	return rc ? rc : walk_read(r, ev, &q, NULL, NULL);
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct checklist_event *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Windows of one session may overlap: each event once, in seq order. */
+static void events_dedupe(struct evidence *ev)
+{
+	size_t m = 0;
+
+	if (ev->nevents < 2)
+		return;
+	qsort(ev->events, ev->nevents, sizeof(*ev->events), by_seq);
+	for (size_t i = 0; i < ev->nevents; i++) {
+		if (m && ev->events[m - 1].seq == ev->events[i].seq)
+			continue;
+		ev->events[m++] = ev->events[i];
+	}
+	ev->nevents = m;
 }
 
 static int evidence_load(struct ob_req *r, const char *product_id, struct evidence *ev)
@@ -188,6 +331,7 @@ static int evidence_load(struct ob_req *r, const char *product_id, struct eviden
 		rc = events_load(r, ev, &ev->clients[i]);
 	if (rc)
 		return rc;
+	events_dedupe(ev);
 	in = (struct checklist_input){CONF_ENV, ev->clients, ev->nclients, ev->events, ev->nevents};
 	return checklist_evaluate(&ev->list, &in);
 }
@@ -477,15 +621,27 @@ int conformance_decided(struct ob_req *r, const char *product_id, const char *de
 
 /* --- test logout tokens ---------------------------------------------------- */
 
+/* `msg` as a sentence for people: its first letter in capitals (arena). */
+static const char *sentence(struct ob_req *r, const char *msg)
+{
+	char *s = arena_strdup(r->a, msg ? msg : "");
+
+	if (s && *s >= 'a' && *s <= 'z')
+		*s = (char)(*s - 'a' + 'A');
+	return s;
+}
+
 /*
  * Asks oidc/ to send the two test logout tokens to `client_id`, one of the
  * product's INT clients. `*problem` (in the arena) says why not, for the
- * person; `*status` is the HTTP status to answer with then.
+ * person; `*status` is the HTTP status to answer with then (429, with a
+ * Retry-After header, while the limits on test requests hold).
  */
 static int send_tests(struct ob_req *r, const struct evidence *ev, const char *client_id,
                       json_t **out, const char **problem, int *status)
 {
 	const struct checklist_client *c;
+	int64_t retry_after = 0;
 	int rc;
 
 	*out = NULL;
@@ -506,11 +662,19 @@ static int send_tests(struct ob_req *r, const struct evidence *ev, const char *c
 		           "under Environments, then send the test logout tokens";
 		return 0;
 	}
-	rc = backchannel_send_tests(r->o->p, CONF_ENV, client_id, r->uid, out);
-	if (rc == CAREID_EINVALID || rc == CAREID_ENOTFOUND) {
-		*status = rc == CAREID_ENOTFOUND ? 404 : 400;
-		*problem = arena_strdup(r->a, careid_error_last()->message);
-		return *problem ? 0 : careid_error_set(CAREID_ENOMEM, "out of memory");
+	rc = backchannel_send_tests(r->o->p, CONF_ENV, client_id, r->uid, out, &retry_after);
+	if (rc == CAREID_EINVALID || rc == CAREID_ENOTFOUND || rc == CAREID_EBUSY) {
+		*status = rc == CAREID_ENOTFOUND ? 404 : rc == CAREID_EBUSY ? 429 : 400;
+		*problem = sentence(r, careid_error_last()->message);
+		if (!*problem)
+			return careid_error_set(CAREID_ENOMEM, "out of memory");
+		if (rc == CAREID_EBUSY) {
+			const char *after = arena_printf(r->a, "%lld", (long long)retry_after);
+
+			return after ? http_add_header(r->res, "Retry-After", after)
+			             : careid_error_set(CAREID_ENOMEM, "out of memory");
+		}
+		return 0;
 	}
 	return rc;
 }
@@ -554,6 +718,10 @@ static json_t *page_clients(struct ob_req *r, const struct ob_product *p, const 
 		    c, "can_test",
 		    json_boolean(member(p) && json_object_get(c, "backchannel_logout_uri") &&
 		                 !json_is_null(json_object_get(c, "backchannel_logout_uri"))));
+		if (ev->test_client &&
+		    strcmp(ev->test_client, json_string_value(json_object_get(c, "client_id"))) ==
+		        0)
+			json_object_set_new(c, "test_error", json_string(ev->test_error));
 	}
 	return list;
 }
@@ -630,6 +798,10 @@ static int page_logout_test(struct ob_req *r, const struct ob_product *p, struct
 	json_decref(out);
 	if (rc)
 		return rc;
+	if (problem && client_of(ev, id)) {
+		ev->test_client = id;
+		ev->test_error = problem;
+	}
 	if (problem)
 		return checklist_page(r, status, p, ev, c,
 		                      json_pack("[{s:s, s:s}]", "href",
@@ -734,7 +906,10 @@ static int api_logout_test(struct ob_req *r, const struct ob_product *p, struct 
 	if (rc)
 		return rc;
 	if (problem)
-		return ob_error(r, status, status == 404 ? "not_found" : "invalid_request",
+		return ob_error(r, status,
+		                status == 404   ? "not_found"
+		                : status == 429 ? "too_many_requests"
+		                                : "invalid_request",
 		                problem);
 	rc = evidence_load(r, p->id, ev); /* with the results just recorded */
 	res = rc ? NULL

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/env.h"
 #include "core/error.h"
+#include "http/fetch.h"
 #include "onboarding/clientform.h"
 #include "onboarding/onboarding_int.h"
 
@@ -568,6 +569,7 @@ static int page_register(struct ob_req *r, const struct ob_product *p, const str
 	rc = clientform_from_form(&in, CLIENTFORM_ENV, r->a, &r->req->form);
 	if (rc)
 		return rc;
+	in.public_only = fetch_public_only(r->o->public_url);
 	errors = clientform_check(&in, r->a);
 	if (!errors)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
@@ -667,6 +669,7 @@ static int api_register(struct ob_req *r, const struct ob_product *p, const stru
 	if (arena_defer(r->a, decref, body))
 		return CAREID_ENOMEM;
 	clientform_from_json(&in, CLIENTFORM_ENV, body);
+	in.public_only = fetch_public_only(r->o->public_url);
 	errors = clientform_check(&in, r->a);
 	if (!errors)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");

@@ -4,11 +4,13 @@
 // in (INT needs an authenticator app, a security key or a smartcard, which other tests drive; the
 // events are written the same way in every environment). Each test drives one conformance flow and
 // reads audit_events with the sqlite3 CLI, asserting the exact detail:
-//   - signin.succeeded with prompt=login, and with max_age (a re-authentication);
+//   - signin.succeeded with prompt=login, and with max_age (a re-authentication), and the session
+//     (sid) that the token.issued of the code names;
 //   - token.issued with auth_method, for client_secret_basic and private_key_jwt;
 //   - userinfo.served once per access token (two calls: one event);
-//   - role.selected: chosen=user on the role page, only_role for a single-role person;
-//   - session.ended of RP-initiated logout with the client_id that asked;
+//   - role.selected: chosen=user on the role page, only_role for a single-role person, with the sid;
+//   - session.ended of RP-initiated logout with the client_id that asked; the person who confirmed
+//     on careid's page is its actor, whatever hint the request carried;
 //   - `careid client logout-test`: logout.test_requested, then one logout.test per test token,
 //     against a validating receiver (lib/logout-rp.mjs: 200 to the valid token, 400 to the
 //     invalid one) and against a naive one answering 200 to anything (the invalid token is
@@ -97,21 +99,27 @@ h.test('signin.succeeded: prompt=login and max_age of the request that asked for
   const base = { env: ENV, method: 'password', client_id: rp.client.clientId, address: '127.0.0.1', reason: null };
 
   let since = mark(server);
-  await rp.codeFlow(browser, { user: USERS.single, expect: 'login' });
+  const first = await rp.codeFlow(browser, { user: USERS.single, expect: 'login' });
   let e = one(server, 'signin.succeeded', since, 'a first sign-in');
-  assert.deepEqual(e.detail, base, 'neither prompt nor max_age when the request gave none');
+  const sid = first.claims.sid;
+  assert.deepEqual(e.detail, { ...base, sid }, 'neither prompt nor max_age when the request gave none; the session');
   assert.equal(e.actor, USERS.single);
   assert.equal(e.subject, `user:${USERS.single}`);
+  // the session the code's exchange names: what the checklist pairs them by
+  const issued = one(server, 'token.issued', since, 'the first exchange');
+  assert.equal(issued.detail.sid, sid);
+  assert.ok(issued.seq > e.seq, 'the exchange follows the sign-in');
 
+  // a re-authentication in the same browser steps the session up: the same sid
   since = mark(server);
   await rp.codeFlow(browser, { user: USERS.single, params: { prompt: 'login' }, expect: 'login' });
   e = one(server, 'signin.succeeded', since, 'prompt=login');
-  assert.deepEqual(e.detail, { ...base, prompt: 'login' });
+  assert.deepEqual(e.detail, { ...base, sid, prompt: 'login' });
 
   since = mark(server);
   await rp.codeFlow(browser, { user: USERS.single, params: { max_age: '0' }, maxAge: 0, expect: 'login' });
   e = one(server, 'signin.succeeded', since, 'max_age=0');
-  assert.deepEqual(e.detail, { ...base, max_age: 0 }, 'max_age is an integer');
+  assert.deepEqual(e.detail, { ...base, sid, max_age: 0 }, 'max_age is an integer');
 
   // an SSO answer is no sign-in: nothing recorded
   since = mark(server);
@@ -120,9 +128,10 @@ h.test('signin.succeeded: prompt=login and max_age of the request that asked for
 
   // a fresh browser with max_age signs in: recorded with it
   since = mark(server);
-  await rp.codeFlow(new Browser(server.url), { user: USERS.single, params: { max_age: '600', prompt: 'login consent' }, maxAge: 600, expect: 'login' });
+  const fresh = await rp.codeFlow(new Browser(server.url), { user: USERS.single, params: { max_age: '600', prompt: 'login consent' }, maxAge: 600, expect: 'login' });
   e = one(server, 'signin.succeeded', since, 'max_age=600 prompt="login consent"');
-  assert.deepEqual(e.detail, { ...base, prompt: 'login consent', max_age: 600 });
+  assert.notEqual(fresh.claims.sid, sid, 'a new session');
+  assert.deepEqual(e.detail, { ...base, sid: fresh.claims.sid, prompt: 'login consent', max_age: 600 });
 
   // a failed attempt is unchanged
   since = mark(server);
@@ -131,6 +140,7 @@ h.test('signin.succeeded: prompt=login and max_age of the request that asked for
   const failed = events(server, 'signin.failed', since);
   assert.equal(failed.length, 1, JSON.stringify(failed));
   assert.equal(failed[0].detail.prompt, undefined, 'prompt only on signin.succeeded');
+  assert.equal(failed[0].detail.sid, undefined, 'no session for a failed attempt');
 });
 
 for (const variant of [BASIC, PKJWT]) {
@@ -202,7 +212,7 @@ h.test('role.selected: chosen=user on the role page, only_role for a single-role
   let e = one(server, 'role.selected', since, 'multi-role user');
   assert.equal(e.actor, USERS.multi);
   assert.equal(e.subject, `user:${USERS.multi}`);
-  assert.deepEqual(e.detail, { env: ENV, client_id: rp.client.clientId, role: chosen, chosen: 'user' });
+  assert.deepEqual(e.detail, { env: ENV, client_id: rp.client.clientId, role: chosen, chosen: 'user', sid: flow.claims.sid });
   // recorded before the code was issued (one transaction with it)
   assert.ok(e.seq < one(server, 'token.issued', since, 'multi-role user').seq);
 
@@ -212,7 +222,7 @@ h.test('role.selected: chosen=user on the role page, only_role for a single-role
   assert.equal(single.signin.sawRole, 0);
   e = one(server, 'role.selected', since, 'single-role user');
   assert.equal(e.actor, USERS.single);
-  assert.deepEqual(e.detail, { env: ENV, client_id: rp.client.clientId, role: only, chosen: 'only_role' });
+  assert.deepEqual(e.detail, { env: ENV, client_id: rp.client.clientId, role: only, chosen: 'only_role', sid: single.claims.sid });
 
   since = mark(server);
   await rp.codeFlow(new Browser(server.url), { user: USERS.multi, scope: 'openid profile nationalrbacaccess' });
@@ -260,6 +270,34 @@ h.test('session.ended: RP-initiated logout names the client that asked', async (
   e = one(server, 'session.ended', since, 'careid session end');
   assert.equal(e.actor, 'admin');
   assert.deepEqual(e.detail, { env: ENV, sid: third.claims.sid, reason: 'admin', logout_tokens: 0, clients: [rp.client.clientId] });
+});
+
+h.test("session.ended: a logout the person confirmed on careid's page is theirs, though the request carried a stale id_token_hint", async (t, server) => {
+  const rp = await makeRp(server, BASIC, { env: ENV });
+  const browser = new Browser(server.url);
+  const old = await rp.codeFlow(browser, { user: USERS.single });
+  let since = mark(server);
+  let res = await endSession(rp, browser, { id_token_hint: old.idToken });
+  assert.equal(res.status, 200, describeRes(res));
+  let e = one(server, 'session.ended', since, 'a current hint');
+  assert.equal(e.actor, rp.client.clientId, 'the client, with a current hint for this session');
+
+  // signed in again: the old ID token is a stale hint (another session); the person confirms,
+  // with the hint posted along (as an RP's auto-submitting form would send it)
+  const now = await rp.codeFlow(browser, { user: USERS.single, expect: 'login' });
+  assert.notEqual(now.claims.sid, old.claims.sid);
+  res = await endSession(rp, browser, { id_token_hint: old.idToken });
+  const form = assertConfirmPage(res, 'a stale hint');
+  since = mark(server);
+  res = await browser.submit(form, { id_token_hint: old.idToken });
+  assert.equal(res.status, 200, describeRes(res));
+  e = one(server, 'session.ended', since, 'confirmed after a stale hint');
+  assert.equal(e.actor, USERS.single, 'the person who confirmed, not the client');
+  assert.equal(e.subject, `user:${USERS.single}`);
+  assert.deepEqual(e.detail, {
+    env: ENV, sid: now.claims.sid, reason: 'logout', logout_tokens: 0,
+    clients: [rp.client.clientId], client_id: rp.client.clientId,
+  });
 });
 
 /** A client with a back-channel logout URI (`uri`), signed in once in `browser`. */

@@ -6,11 +6,16 @@
 // checklist turns complete by itself; submitting is refused while items are unmet; the CIS2
 // team approves in the review queue and conformance is achieved. Relying parties that sign in
 // only with a smartcard, never call userinfo, or answer 200 to the invalid logout token do not
-// pass, and the checklist says why (exact reasons); a fixed RP passes on its next test request.
+// pass, and the checklist says why (exact reasons); a fixed RP passes on its next test request,
+// which careid lets it send 30 seconds after the last (429 with Retry-After before then).
+// What anyone can do with the client's authorization URL counts for nothing: signing in,
+// choosing a role and re-authenticating without the code being exchanged, and signing out
+// naming the client; thousands of such sign-ins do not hide the relying party's own flows.
 // The page in Chromium updates itself (script polling the API, aria-live) and passes axe-core's
 // WCAG 2.2 A/AA rules with an incomplete and a complete checklist.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import * as jose from 'jose';
@@ -22,7 +27,7 @@ import { newAccount, approvedSaq } from './lib/portal.mjs';
 import { startLogoutRp } from './lib/logout-rp.mjs';
 import { startAgent, agentSign } from './lib/agent.mjs';
 import { totpAt, currentStep, DEMO_TOTP } from './lib/totp.mjs';
-import { endSession, POST_LOGOUT_URI } from './lib/logout.mjs';
+import { endSession, assertConfirmPage, POST_LOGOUT_URI } from './lib/logout.mjs';
 import { launch, axeWcag, screenshot } from './lib/a11y.mjs';
 
 let smtp;
@@ -45,6 +50,10 @@ const REASON = {
   smartcardOnly: 'Only smartcard sign-ins seen: sign in with an authenticator other than a smartcard, which shows no CIS1 dependency remains',
   noUserinfo: "userinfo has not been called yet: call the userinfo endpoint with an access token whose scope includes nationalrbacaccess, to read the user's roles (nhsid_nrbac_roles)",
   invalidAccepted: 'Your back-channel logout endpoint answered 200 to a logout token whose signature does not verify: it must validate the token and answer 400',
+  notExchanged: 'Sign-ins for your client were seen, but your client did not exchange their codes: a sign-in counts once your client exchanges its code at the token endpoint, which only your client can do',
+  roleNotExchanged: 'Role selections for your client were seen, but your client did not exchange the codes that followed them: a role selection counts once your client exchanges its code at the token endpoint',
+  reauthNotExchanged: 'A re-authentication for your client was seen, but your client did not exchange its code: it counts once your client exchanges the code at the token endpoint',
+  logoutUnproven: "A sign-out naming your client was seen, but not one that shows RP-initiated logout: sign in with your client and exchange the code, then send the user to the end-session endpoint with your client's id_token_hint (or its client_id)",
 };
 const MULTI = '910000000001'; // three roles at two organisations (int and mock)
 
@@ -121,6 +130,26 @@ async function totpFlow(rp, b, { uid, secret, step = currentStep(), scope = ALL_
   assert.ok(res.location?.startsWith(rp.client.redirectUri), `back to the client: ${describeRes(res)}`);
   const tokens = await rp.exchange(res.location, { expectedState: authz.state, expectedNonce: authz.nonce, pkceCodeVerifier: authz.verifier });
   return { tokens, claims: tokens.claims(), sawRole };
+}
+
+/**
+ * What anyone can do with a client's authorization URL: sign in (password and authenticator
+ * app), choosing a role when the page comes, and NOT exchange the code (only the client can).
+ */
+async function signInOnly(rp, b, { uid, secret, step, scope = ALL_SCOPES, params = {} }) {
+  const authz = await rp.authorizationUrl({ scope, acr_values: 'AAL2_OR_AAL3_ANY', ...params });
+  const s = await b.signIn(authz.url, { username: uid, password: DEMO_PASSWORD });
+  assert.ok(s.page.form?.inputs.some((i) => i.name === 'code'), `the code page: ${describeRes(s.page)}`);
+  let res = await b.submit(s.page.form, { code: totpAt(secret, step) });
+  ({ res } = await b.follow(res));
+  let sawRole = false;
+  if (res.kind === 'role') {
+    sawRole = true;
+    res = await b.submit(res.form, { role: res.form.radios.role[1].value });
+    ({ res } = await b.follow(res));
+  }
+  assert.ok(res.location?.startsWith(rp.client.redirectUri) && new URL(res.location).searchParams.get('code'), `a code for the client: ${describeRes(res)}`);
+  return { sawRole };
 }
 
 /** The product's checklist from the API, as the team sees it. */
@@ -364,7 +393,7 @@ h.test('done when 2: an RP that never calls userinfo does not pass, and the chec
   assert.match(item(c, 'role_selection').reason, /only selected automatically/);
 });
 
-h.test('done when 2: an RP whose logout endpoint answers 200 to anything does not pass; fixed, its next test request passes', { timeout: 120000 }, async (t, server) => {
+h.test('done when 2: an RP whose logout endpoint answers 200 to anything does not pass; fixed, its next test request passes', { timeout: 180000 }, async (t, server) => {
   const product = await grantedProduct('LaxLogout');
   const lax = await lenientReceiver(server.issuer('int'));
   const rp = await intClient(product, { backchannel: lax.url });
@@ -389,6 +418,24 @@ h.test('done when 2: an RP whose logout endpoint answers 200 to anything does no
   assert.equal(item(c, 'backchannel_invalid').reason, REASON.invalidAccepted);
   assert.deepEqual(lax.seen.map((s) => s.status), [200, 200], 'it answered 200 to both');
 
+  // at once again: the outbox's one worker is shared by everything careid sends, so a client's
+  // test requests are 30 seconds apart (API: 429 with Retry-After; the page says it too)
+  r = await a.api.post(`${base}/logout-test`, { client_id: rp.client.clientId });
+  assert.equal(r.status, 429, r.body);
+  assert.equal(r.json.error, 'too_many_requests');
+  const m = /^Wait (\d+) seconds before sending test logout tokens again$/.exec(r.json.message);
+  assert.ok(m, r.body);
+  const wait = Number(r.headers.get('retry-after'));
+  assert.equal(wait, Number(m[1]));
+  assert.ok(wait >= 1 && wait <= 30, `Retry-After ${wait}`);
+  const page = await a.browser.post(`/onboarding/products/${product.id}/conformance/logout-test`, { csrf: a.api.me.csrf_token, client_id: rp.client.clientId });
+  assert.equal(page.status, 429, describeRes(page));
+  assert.ok(Number(page.headers.get('retry-after')) >= 1);
+  assert.match(page.body, /class="nhsuk-error-summary"[\s\S]*Wait \d+ seconds before sending test logout tokens again/);
+  assert.match(page.body, new RegExp(`id="test-error-${rp.client.clientId.replace(/[.]/g, '\\.')}"`));
+  assert.equal(lax.seen.length, 2, 'nothing more was sent');
+  await sleep(wait * 1000 + 500);
+
   // the RP is fixed: the latest request is the one judged
   lax.state.validating = true;
   r = await a.api.post(`${base}/logout-test`, { client_id: rp.client.clientId });
@@ -396,6 +443,76 @@ h.test('done when 2: an RP whose logout endpoint answers 200 to anything does no
   c = await until(product, (x) => item(x, 'backchannel_invalid').met && item(x, 'backchannel_valid').met, 'the fixed RP rejecting the invalid token');
   assert.equal(c.state, 'in_progress');
   assert.deepEqual(lax.seen.slice(2).map((s) => s.status).sort(), [200, 400]);
+});
+
+h.test('security: signing in, choosing a role, re-authenticating and signing out with the client\'s authorization URL count for nothing until the client exchanges the code', { timeout: 120000 }, async (t, server) => {
+  const product = await grantedProduct('Bystander');
+  const rp = await intClient(product);
+  const elsewhere = await intClient(await grantedProduct('Elsewhere'));
+  const secret = await enrolTotp(MULTI);
+  const step = currentStep();
+
+  // someone opens the product's client's authorization URL (prompt=login, selectedrole), signs in,
+  // chooses a role, and leaves the code unexchanged; then signs out naming the client and confirms
+  const b = new Browser(server.url);
+  const s = await signInOnly(rp, b, { uid: MULTI, secret, step, params: { prompt: 'login' } });
+  assert.ok(s.sawRole, 'the role page');
+  let out = await endSession(rp, b, { client_id: rp.client.clientId });
+  out = await b.submit(assertConfirmPage(out, 'client_id only'));
+  assert.equal(out.status, 200, describeRes(out));
+  // or signs in through another client (exchanged there), and signs out naming this one
+  const b2 = new Browser(server.url);
+  await totpFlow(elsewhere, b2, { uid: MULTI, secret, step: step + 1 });
+  out = await endSession(rp, b2, { client_id: rp.client.clientId });
+  out = await b2.submit(assertConfirmPage(out, 'another client\'s session'));
+  assert.equal(out.status, 200, describeRes(out));
+
+  let c = await checklist(product);
+  assert.equal(item(c, 'token_exchange').met, false);
+  assert.deepEqual(
+    Object.fromEntries(['signin_other', 'role_selection', 'reauthentication', 'rp_logout'].map((id) => [id, [item(c, id).met, item(c, id).reason]])),
+    {
+      signin_other: [false, REASON.notExchanged],
+      role_selection: [false, REASON.roleNotExchanged],
+      reauthentication: [false, REASON.reauthNotExchanged],
+      rp_logout: [false, REASON.logoutUnproven],
+    });
+
+  // the relying party itself: its sign-in, exchanged, and its logout with its ID token
+  const b3 = new Browser(server.url);
+  const own = await totpFlow(rp, b3, { uid: MULTI, secret: await enrolTotp(MULTI), params: { prompt: 'login' } });
+  out = await endSession(rp, b3, { id_token_hint: own.tokens.id_token, post_logout_redirect_uri: POST_LOGOUT_URI });
+  assert.ok([302, 303].includes(out.status), describeRes(out));
+  c = await checklist(product);
+  for (const id of ['signin_other', 'token_exchange', 'role_selection', 'reauthentication', 'rp_logout']) assert.equal(item(c, id).met, true, `${id}: ${item(c, id).reason}`);
+});
+
+/** Writes `n` signin.succeeded events naming `clientId` in INT, never exchanged, as careid writes
+ * them for sign-ins through the client's authorization URL (a script could make them; written to
+ * the store to keep the test short: sqlite3, in one transaction, while careid runs). */
+function floodSignIns(server, clientId, n) {
+  const id = `'${clientId.replace(/'/g, "''")}'`;
+  const sql = `.timeout 10000
+BEGIN IMMEDIATE;
+CREATE TEMP TABLE base AS SELECT COALESCE(MAX(seq), 0) AS seq, (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1) AS hash FROM audit_events;
+WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ${n})
+INSERT INTO audit_events (seq, at, actor, action, subject, detail, prev_hash, hash, client_id)
+SELECT base.seq + i, CAST(strftime('%s', 'now') AS INTEGER), '910000000002', 'signin.succeeded', 'user:910000000002',
+  json_object('address', '203.0.113.9', 'client_id', ${id}, 'env', 'int', 'method', 'password', 'prompt', 'login', 'reason', NULL, 'sid', 'flood-' || i),
+  printf('%064d', 0), printf('%064x', i), ${id} FROM k, base;
+COMMIT;
+`;
+  execFileSync('sqlite3', [join(server.dir, 'careid.db')], { input: sql, encoding: 'utf8' });
+}
+
+h.test('security: thousands of sign-ins naming the client, by anyone, do not push the relying party\'s own flows out of the evidence', { timeout: 120000 }, async (t, server) => {
+  const product = await grantedProduct('Flooded');
+  const rp = await intClient(product);
+  floodSignIns(server, rp.client.clientId, 6000);
+  const uid = '656005750107';
+  await totpFlow(rp, new Browser(server.url), { uid, secret: await enrolTotp(uid), params: { prompt: 'login' } });
+  const c = await until(product, (x) => item(x, 'token_exchange').met && item(x, 'signin_other').met && item(x, 'reauthentication').met, 'the RP\'s own flow counted');
+  assert.equal(item(c, 'signin_other').client_id, rp.client.clientId);
 });
 
 async function portalSignIn(page, base, username, password) {
@@ -449,6 +566,13 @@ h.test('conformance page: updates by itself (aria-live), submit refused with the
     assert.match(await page.textContent('#notice'), /careid is sending a valid and a deliberately invalid logout token/);
     await axeWcag(page, 'conformance checklist, test tokens sent');
     await page.waitForFunction(() => document.getElementById('status-backchannel_invalid')?.textContent.trim() === 'Met', null, { timeout: 15000 });
+    // at once again: refused for now, in the error summary and by the button
+    const [again] = await Promise.all([page.waitForResponse((res) => res.url().endsWith('/conformance/logout-test')), page.click('button:has-text("Send test logout tokens")')]);
+    assert.equal(again.status(), 429);
+    await page.waitForSelector('.nhsuk-error-summary');
+    assert.match(await page.textContent('.nhsuk-error-summary'), /Wait \d+ seconds before sending test logout tokens again/);
+    assert.match(await page.textContent('.nhsuk-card .nhsuk-error-message'), /Error: Wait \d+ seconds before sending test logout tokens again/);
+    await axeWcag(page, 'conformance checklist, test tokens refused for now');
 
     // a client without a back-channel logout URI has no button; a forged request says why
     const forged = await a.browser.post(`/onboarding/products/${S.incomplete.id}/conformance/logout-test`, { csrf: a.api.me.csrf_token, client_id: S.incompleteClient });

@@ -1,6 +1,9 @@
 /* Tests src/onboarding/checklist.c: each conformance item met and not met,
- * the reasons, which events count (environment, client, registration time)
- * and the latest test logout request winning. */
+ * the reasons, which events count (environment, client, registration time,
+ * sign-ins and role selections only once the client exchanged their code,
+ * logouts only of a session that signed in to the client and exchanged a
+ * code, asked by the client or confirmed by the person) and the latest test
+ * logout request winning, its results judged by their own "valid" flag. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +19,7 @@
 #define CLIENT "123456789012"
 #define OTHER  "999999999999"
 #define T0     1780000000
+#define UID    "910000000001"
 
 /* A growing list of events, each detail parsed from JSON text. */
 struct trail {
@@ -25,7 +29,8 @@ struct trail {
 	int64_t seq;
 };
 
-static void add(struct trail *t, int64_t at, const char *action, const char *detail)
+static void add_as(struct trail *t, int64_t at, const char *action, const char *actor,
+                   const char *subject, const char *detail)
 {
 	json_error_t err;
 
@@ -33,8 +38,30 @@ static void add(struct trail *t, int64_t at, const char *action, const char *det
 	t->details[t->n] = json_loads(detail, 0, &err);
 	if (!t->details[t->n])
 		fail_msg("bad test JSON %s: %s", detail, err.text);
-	t->ev[t->n] = (struct checklist_event){++t->seq, at, action, t->details[t->n]};
+	t->ev[t->n] = (struct checklist_event){.seq = ++t->seq,
+	                                       .at = at,
+	                                       .action = action,
+	                                       .detail = t->details[t->n],
+	                                       .actor = actor,
+	                                       .subject = subject};
 	t->n++;
+}
+
+static void add(struct trail *t, int64_t at, const char *action, const char *detail)
+{
+	add_as(t, at, action, NULL, NULL, detail);
+}
+
+/* The client exchanging a code of session `sid` (token.issued). */
+static void exchange(struct trail *t, int64_t at, const char *client, const char *sid)
+{
+	char d[300];
+
+	snprintf(d, sizeof(d),
+	         "{\"env\":\"int\",\"grant_type\":\"authorization_code\",\"client_id\":\"%s\","
+	         "\"sid\":\"%s\",\"scope\":\"openid\",\"auth_method\":\"private_key_jwt\"}",
+	         client, sid);
+	add_as(t, at, "token.issued", client, "user:" UID, d);
 }
 
 static void trail_release(struct trail *t)
@@ -70,13 +97,14 @@ static void conforming(struct trail *t, const char *client)
 {
 	char d[400];
 
-	snprintf(
-	    d, sizeof(d),
-	    "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"%s\",\"address\":\"127.0.0.1\"}",
-	    client);
+	snprintf(d, sizeof(d),
+	         "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"%s\",\"address\":"
+	         "\"127.0.0.1\",\"sid\":\"s1\"}",
+	         client);
 	add(t, T0 + 10, "signin.succeeded", d);
 	snprintf(d, sizeof(d),
-	         "{\"env\":\"int\",\"client_id\":\"%s\",\"role\":\"555\",\"chosen\":\"user\"}",
+	         "{\"env\":\"int\",\"client_id\":\"%s\",\"role\":\"555\",\"chosen\":\"user\","
+	         "\"sid\":\"s1\"}",
 	         client);
 	add(t, T0 + 11, "role.selected", d);
 	snprintf(d, sizeof(d),
@@ -92,14 +120,16 @@ static void conforming(struct trail *t, const char *client)
 	    client);
 	add(t, T0 + 13, "userinfo.served", d);
 	snprintf(d, sizeof(d),
-	         "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"%s\",\"prompt\":\"login\"}",
+	         "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"%s\",\"prompt\":\"login\","
+	         "\"sid\":\"s1\"}",
 	         client);
 	add(t, T0 + 14, "signin.succeeded", d);
+	exchange(t, T0 + 14, client, "s1");
 	snprintf(d, sizeof(d),
 	         "{\"env\":\"int\",\"sid\":\"s1\",\"reason\":\"logout\",\"clients\":[\"%s\"],"
 	         "\"client_id\":\"%s\"}",
 	         client, client);
-	add(t, T0 + 15, "session.ended", d);
+	add_as(t, T0 + 15, "session.ended", client, "user:" UID, d);
 	snprintf(d, sizeof(d),
 	         "{\"env\":\"int\",\"client_id\":\"%s\",\"uri\":\"https://rp.example/bc\"}",
 	         client);
@@ -203,10 +233,12 @@ static void smartcard_only(void **state)
 
 	(void)state;
 	add(&t, T0 + 1, "signin.succeeded",
-	    "{\"env\":\"int\",\"method\":\"smartcard\",\"client_id\":\"" CLIENT "\"}");
+	    "{\"env\":\"int\",\"method\":\"smartcard\",\"client_id\":\"" CLIENT
+	    "\",\"sid\":\"s1\"}");
 	add(&t, T0 + 2, "signin.succeeded",
 	    "{\"env\":\"int\",\"method\":\"smartcard\",\"client_id\":\"" CLIENT
-	    "\",\"prompt\":\"login\"}");
+	    "\",\"prompt\":\"login\",\"sid\":\"s1\"}");
+	exchange(&t, T0 + 2, CLIENT, "s1");
 	run(&c, &t, one_client, 1);
 	assert_false(item(&c, "signin_other")->met);
 	assert_string_equal(item(&c, "signin_other")->reason, CHECKLIST_SMARTCARD_ONLY);
@@ -219,7 +251,9 @@ static void smartcard_only(void **state)
 	assert_int_equal(item(&c, "reauthentication")->at, T0 + 2);
 	/* a later sign-in with something else meets it */
 	add(&t, T0 + 3, "signin.succeeded",
-	    "{\"env\":\"int\",\"method\":\"webauthn\",\"client_id\":\"" CLIENT "\"}");
+	    "{\"env\":\"int\",\"method\":\"webauthn\",\"client_id\":\"" CLIENT
+	    "\",\"sid\":\"s2\"}");
+	exchange(&t, T0 + 4, CLIENT, "s2");
 	run(&c, &t, one_client, 1);
 	assert_true(item(&c, "signin_other")->met);
 	assert_int_equal(item(&c, "signin_other")->at, T0 + 3);
@@ -292,12 +326,15 @@ static void role_only_automatic(void **state)
 	(void)state;
 	add(&t, T0 + 1, "role.selected",
 	    "{\"env\":\"int\",\"client_id\":\"" CLIENT
-	    "\",\"role\":\"1\",\"chosen\":\"only_role\"}");
+	    "\",\"role\":\"1\",\"chosen\":\"only_role\",\"sid\":\"s1\"}");
+	exchange(&t, T0 + 1, CLIENT, "s1");
 	run(&c, &t, one_client, 1);
 	assert_false(item(&c, "role_selection")->met);
 	assert_non_null(strstr(item(&c, "role_selection")->reason, "only selected automatically"));
 	add(&t, T0 + 2, "role.selected",
-	    "{\"env\":\"int\",\"client_id\":\"" CLIENT "\",\"role\":\"2\",\"chosen\":\"user\"}");
+	    "{\"env\":\"int\",\"client_id\":\"" CLIENT
+	    "\",\"role\":\"2\",\"chosen\":\"user\",\"sid\":\"s1\"}");
+	exchange(&t, T0 + 2, CLIENT, "s1");
 	run(&c, &t, one_client, 1);
 	assert_true(item(&c, "role_selection")->met);
 	trail_release(&t);
@@ -311,15 +348,18 @@ static void reauthentication_forms(void **state)
 	(void)state;
 	add(&t, T0 + 1, "signin.succeeded",
 	    "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"" CLIENT
-	    "\",\"prompt\":\"consent\"}");
+	    "\",\"prompt\":\"consent\",\"sid\":\"s1\"}");
 	add(&t, T0 + 2, "signin.succeeded",
 	    "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"" CLIENT
-	    "\",\"prompt\":\"loginx\"}");
+	    "\",\"prompt\":\"loginx\",\"sid\":\"s1\"}");
+	exchange(&t, T0 + 2, CLIENT, "s1");
 	run(&c, &t, one_client, 1);
 	assert_false(item(&c, "reauthentication")->met);
 	assert_non_null(strstr(item(&c, "reauthentication")->reason, "prompt=login"));
 	add(&t, T0 + 3, "signin.succeeded",
-	    "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"" CLIENT "\",\"max_age\":0}");
+	    "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"" CLIENT
+	    "\",\"max_age\":0,\"sid\":\"s1\"}");
+	exchange(&t, T0 + 3, CLIENT, "s1");
 	run(&c, &t, one_client, 1);
 	assert_true(item(&c, "reauthentication")->met);
 	assert_int_equal(item(&c, "reauthentication")->at, T0 + 3);
@@ -327,7 +367,8 @@ static void reauthentication_forms(void **state)
 	struct trail t2 = {0};
 	add(&t2, T0 + 4, "signin.succeeded",
 	    "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"" CLIENT
-	    "\",\"prompt\":\"consent login\"}");
+	    "\",\"prompt\":\"consent login\",\"sid\":\"s9\"}");
+	exchange(&t2, T0 + 5, CLIENT, "s9");
 	run(&c, &t2, one_client, 1);
 	assert_true(item(&c, "reauthentication")->met);
 	trail_release(&t);
@@ -340,15 +381,134 @@ static void logout_reasons(void **state)
 	struct checklist c;
 
 	(void)state;
-	add(&t, T0 + 1, "session.ended",
-	    "{\"env\":\"int\",\"sid\":\"s\",\"reason\":\"idle\",\"clients\":[\"" CLIENT "\"]}");
-	add(&t, T0 + 2, "session.ended",
-	    "{\"env\":\"int\",\"sid\":\"s\",\"reason\":\"logout\",\"client_id\":\"" OTHER "\"}");
+	exchange(&t, T0, CLIENT, "s");
+	add_as(&t, T0 + 1, "session.ended", "system", "user:" UID,
+	       "{\"env\":\"int\",\"sid\":\"s\",\"reason\":\"idle\",\"clients\":[\"" CLIENT "\"]}");
+	add_as(&t, T0 + 2, "session.ended", OTHER, "user:" UID,
+	       "{\"env\":\"int\",\"sid\":\"s\",\"reason\":\"logout\",\"clients\":[\"" CLIENT
+	       "\"],\"client_id\":\"" OTHER "\"}");
 	run(&c, &t, one_client, 1);
 	assert_false(item(&c, "rp_logout")->met);
 	assert_non_null(strstr(item(&c, "rp_logout")->reason, "end-session endpoint"));
-	add(&t, T0 + 3, "session.ended",
-	    "{\"env\":\"int\",\"sid\":\"s\",\"reason\":\"logout\",\"client_id\":\"" CLIENT "\"}");
+	add_as(&t, T0 + 3, "session.ended", CLIENT, "user:" UID,
+	       "{\"env\":\"int\",\"sid\":\"s\",\"reason\":\"logout\",\"clients\":[\"" CLIENT
+	       "\"],\"client_id\":\"" CLIENT "\"}");
+	run(&c, &t, one_client, 1);
+	assert_true(item(&c, "rp_logout")->met);
+	assert_int_equal(item(&c, "rp_logout")->at, T0 + 3);
+	trail_release(&t);
+}
+
+/* Anyone can open an authorization URL naming the client and sign in, choose
+ * a role or re-authenticate there: none of it counts until the client
+ * exchanges the code of that session (a later token.issued of the same
+ * client naming the same sid), which only the client can do. */
+static void unexchanged_events_do_not_count(void **state)
+{
+	struct trail t = {0};
+	struct checklist c;
+
+	(void)state;
+	exchange(&t, T0 + 1, CLIENT, "x"); /* before: not for these */
+	add(&t, T0 + 2, "signin.succeeded",
+	    "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"" CLIENT
+	    "\",\"prompt\":\"login\",\"sid\":\"x\"}");
+	add(&t, T0 + 3, "role.selected",
+	    "{\"env\":\"int\",\"client_id\":\"" CLIENT
+	    "\",\"role\":\"2\",\"chosen\":\"user\",\"sid\":\"x\"}");
+	/* a sign-in without a sid (before careid recorded it) */
+	add(&t, T0 + 4, "signin.succeeded",
+	    "{\"env\":\"int\",\"method\":\"webauthn\",\"client_id\":\"" CLIENT "\",\"max_age\":0}");
+	exchange(&t, T0 + 5, CLIENT, "y"); /* another session */
+	exchange(&t, T0 + 6, OTHER, "x");  /* another client */
+	run(&c, &t, one_client, 1);
+	assert_true(item(&c, "token_exchange")->met);
+	assert_false(item(&c, "signin_other")->met);
+	assert_false(item(&c, "role_selection")->met);
+	assert_false(item(&c, "reauthentication")->met);
+	assert_string_equal(item(&c, "signin_other")->reason, CHECKLIST_NOT_EXCHANGED);
+	assert_string_equal(item(&c, "signin_other")->reason,
+	                    "Sign-ins for your client were seen, but your client did not exchange "
+	                    "their codes: a sign-in counts once your client exchanges its code at "
+	                    "the token endpoint, which only your client can do");
+	assert_string_equal(item(&c, "role_selection")->reason,
+	                    "Role selections for your client were seen, but your client did not "
+	                    "exchange the codes that followed them: a role selection counts once "
+	                    "your client exchanges its code at the token endpoint");
+	assert_string_equal(item(&c, "reauthentication")->reason,
+	                    "A re-authentication for your client was seen, but your client did "
+	                    "not exchange its code: it counts once your client exchanges the code "
+	                    "at the token endpoint");
+
+	/* the client exchanges session x's code: they count, at their own times */
+	exchange(&t, T0 + 7, CLIENT, "x");
+	run(&c, &t, one_client, 1);
+	assert_true(item(&c, "signin_other")->met);
+	assert_int_equal(item(&c, "signin_other")->at, T0 + 2);
+	assert_true(item(&c, "role_selection")->met);
+	assert_int_equal(item(&c, "role_selection")->at, T0 + 3);
+	assert_true(item(&c, "reauthentication")->met);
+	assert_int_equal(item(&c, "reauthentication")->at, T0 + 2);
+	trail_release(&t);
+}
+
+static void logout(struct trail *t, int64_t at, const char *actor, const char *clients,
+                   const char *client_id, const char *sid)
+{
+	char d[300];
+
+	snprintf(d, sizeof(d),
+	         "{\"env\":\"int\",\"sid\":\"%s\",\"reason\":\"logout\",\"logout_tokens\":0,"
+	         "\"clients\":%s,\"client_id\":\"%s\"}",
+	         sid, clients, client_id);
+	add_as(t, at, "session.ended", actor, "user:" UID, d);
+}
+
+/* RP-initiated logout counts for a session that signed in to the client and
+ * exchanged a code with it before, asked by the client with a current hint
+ * (actor: the client) or confirmed by its person (actor: the UID); not a
+ * logout anyone can ask for naming the client. */
+static void logout_needs_the_clients_session(void **state)
+{
+	struct trail t = {0};
+	struct checklist c;
+
+	(void)state;
+	/* signed in through another client, then endSession?client_id=CLIENT */
+	exchange(&t, T0, OTHER, "a");
+	logout(&t, T0 + 1, UID, "[\"" OTHER "\"]", CLIENT, "a");
+	/* signed in naming CLIENT, its code never exchanged */
+	logout(&t, T0 + 2, UID, "[\"" CLIENT "\"]", CLIENT, "b");
+	/* the exchange only after the logout */
+	logout(&t, T0 + 3, CLIENT, "[\"" CLIENT "\"]", CLIENT, "c");
+	exchange(&t, T0 + 4, CLIENT, "c");
+	/* exchanged, but the session's clients do not list it */
+	exchange(&t, T0 + 5, CLIENT, "d");
+	logout(&t, T0 + 6, CLIENT, "[\"" OTHER "\"]", CLIENT, "d");
+	/* exchanged and listed, but ended by someone else than the client or the person */
+	exchange(&t, T0 + 7, CLIENT, "e");
+	logout(&t, T0 + 8, "admin", "[\"" CLIENT "\"]", CLIENT, "e");
+	logout(&t, T0 + 9, "910000000002", "[\"" CLIENT "\"]", CLIENT, "e");
+	run(&c, &t, one_client, 1);
+	assert_false(item(&c, "rp_logout")->met);
+	assert_string_equal(item(&c, "rp_logout")->reason, CHECKLIST_LOGOUT_UNPROVEN);
+	assert_string_equal(item(&c, "rp_logout")->reason,
+	                    "A sign-out naming your client was seen, but not one that shows "
+	                    "RP-initiated logout: sign in with your client and exchange the code, "
+	                    "then send the user to the end-session endpoint with your client's "
+	                    "id_token_hint (or its client_id)");
+
+	/* confirmed by the person on careid's page (a stale hint, or client_id) */
+	logout(&t, T0 + 10, UID, "[\"" OTHER "\",\"" CLIENT "\"]", CLIENT, "e");
+	run(&c, &t, one_client, 1);
+	assert_true(item(&c, "rp_logout")->met);
+	assert_int_equal(item(&c, "rp_logout")->at, T0 + 10);
+	trail_release(&t);
+
+	/* at once with the client's current hint */
+	memset(&t, 0, sizeof(t));
+	exchange(&t, T0, CLIENT, "f");
+	logout(&t, T0 + 1, CLIENT, "[\"" CLIENT "\"]", CLIENT, "f");
 	run(&c, &t, one_client, 1);
 	assert_true(item(&c, "rp_logout")->met);
 	trail_release(&t);
@@ -420,12 +580,14 @@ static void order_by_seq(void **state)
 
 	(void)state;
 	add(&t, T0 + 5, "signin.succeeded",
-	    "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"" CLIENT "\"}");
+	    "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"" CLIENT "\",\"sid\":\"s1\"}");
 	add(&t, T0 + 9, "signin.succeeded",
-	    "{\"env\":\"int\",\"method\":\"password\",\"client_id\":\"" CLIENT "\"}");
+	    "{\"env\":\"int\",\"method\":\"password\",\"client_id\":\"" CLIENT
+	    "\",\"sid\":\"s1\"}");
+	exchange(&t, T0 + 10, CLIENT, "s1");
 	tmp = t.ev[0];
-	t.ev[0] = t.ev[1];
-	t.ev[1] = tmp;
+	t.ev[0] = t.ev[2];
+	t.ev[2] = tmp;
 	run(&c, &t, one_client, 1);
 	assert_int_equal(item(&c, "signin_other")->at, T0 + 5);
 	assert_int_equal(item(&c, "signin_other")->seq, 1);
@@ -509,6 +671,45 @@ static void latest_request_wins(void **state)
 	trail_release(&t);
 }
 
+/* The two tokens are queued in random order: each result is judged by its own
+ * "valid" flag, the invalid one's answer arriving first or not. */
+static void backchannel_any_order(void **state)
+{
+	struct trail t = {0};
+	struct checklist c;
+
+	(void)state;
+	add(&t, T0 + 1, "logout.test_requested",
+	    "{\"env\":\"int\",\"client_id\":\"" CLIENT "\",\"uri\":\"https://rp.example/bc\"}");
+	add(&t, T0 + 2, "logout.test",
+	    "{\"env\":\"int\",\"client_id\":\"" CLIENT "\",\"valid\":false,\"status\":400,"
+	    "\"outcome\":\"rejected\"}");
+	add(&t, T0 + 3, "logout.test",
+	    "{\"env\":\"int\",\"client_id\":\"" CLIENT "\",\"valid\":true,\"status\":200,"
+	    "\"outcome\":\"accepted\"}");
+	run(&c, &t, one_client, 1);
+	assert_true(item(&c, "backchannel_valid")->met);
+	assert_int_equal(item(&c, "backchannel_valid")->at, T0 + 3);
+	assert_true(item(&c, "backchannel_invalid")->met);
+	assert_int_equal(item(&c, "backchannel_invalid")->at, T0 + 2);
+	trail_release(&t);
+
+	/* an RP answering by position (200 first, then 400), the invalid one sent first */
+	memset(&t, 0, sizeof(t));
+	add(&t, T0 + 1, "logout.test_requested",
+	    "{\"env\":\"int\",\"client_id\":\"" CLIENT "\",\"uri\":\"https://rp.example/bc\"}");
+	add(&t, T0 + 2, "logout.test",
+	    "{\"env\":\"int\",\"client_id\":\"" CLIENT "\",\"valid\":false,\"status\":200,"
+	    "\"outcome\":\"accepted\"}");
+	add(&t, T0 + 3, "logout.test",
+	    "{\"env\":\"int\",\"client_id\":\"" CLIENT "\",\"valid\":true,\"status\":400,"
+	    "\"outcome\":\"rejected\"}");
+	run(&c, &t, one_client, 1);
+	assert_false(item(&c, "backchannel_valid")->met);
+	assert_false(item(&c, "backchannel_invalid")->met);
+	trail_release(&t);
+}
+
 static void backchannel_failures(void **state)
 {
 	struct trail t = {0};
@@ -565,7 +766,8 @@ static void json_form(void **state)
 
 	(void)state;
 	add(&t, 1780000000, "signin.succeeded",
-	    "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"" CLIENT "\"}");
+	    "{\"env\":\"int\",\"method\":\"totp\",\"client_id\":\"" CLIENT "\",\"sid\":\"s1\"}");
+	exchange(&t, 1780000001, CLIENT, "s1");
 	run(&c, &t, (const struct checklist_client[]){{CLIENT, "private_key_jwt", NULL, 0}}, 1);
 	j = checklist_json(&c);
 	assert_int_equal(json_array_size(j), CHECKLIST_ITEMS);
@@ -600,11 +802,14 @@ int main(void)
 	    cmocka_unit_test(role_only_automatic),
 	    cmocka_unit_test(reauthentication_forms),
 	    cmocka_unit_test(logout_reasons),
+	    cmocka_unit_test(unexchanged_events_do_not_count),
+	    cmocka_unit_test(logout_needs_the_clients_session),
 	    cmocka_unit_test(events_that_do_not_count),
 	    cmocka_unit_test(two_clients),
 	    cmocka_unit_test(order_by_seq),
 	    cmocka_unit_test(invalid_token_accepted),
 	    cmocka_unit_test(latest_request_wins),
+	    cmocka_unit_test(backchannel_any_order),
 	    cmocka_unit_test(backchannel_failures),
 	    cmocka_unit_test(json_form),
 	};

@@ -234,6 +234,221 @@ static void test_uri_problem(void **state)
 	arena_free(a);
 }
 
+static void test_host_public(void **state)
+{
+	static const char *const public[] = {
+	    "wardview.example", "WardView.EXAMPLE", "wardview.example.",
+	    "a.b-c.example",    "rp.xn--p1ai",      "localhost.wardview.example",
+	    "local.example",    "x_y.example",      "internal.example.com",
+	};
+	static const char *const not_public[] = {
+	    /* IP addresses in every spelling curl and resolvers accept */
+	    "127.0.0.1",
+	    "127.0.0.1.",
+	    "127.1",
+	    "2130706433",
+	    "0x7f.1",
+	    "0x7f000001",
+	    "0177.0.0.1",
+	    "1.0x7f",
+	    "10.255.255.1",
+	    "169.254.169.254",
+	    "[::1]",
+	    "[::ffff:127.0.0.1]",
+	    "[::ffff:7f00:1]",
+	    "[fe80::1]",
+	    "[2606:4700::1111]",
+	    /* localhost and names that never leave the network */
+	    "localhost",
+	    "LOCALHOST",
+	    "localhost.",
+	    "LocalHost.",
+	    "api.localhost",
+	    "API.LOCALHOST.",
+	    "wardview.local",
+	    "printer.home.arpa",
+	    "db.internal",
+	    "box.localdomain",
+	    /* single labels and junk */
+	    "intranet",
+	    "",
+	    ".",
+	    "example.",
+	    "a.1x",
+	    "a.b2",
+	    "a.x",
+	    ".example.com",
+	    "a.xn--",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(public) / sizeof(public[0]); i++)
+		if (!clientform_host_public(public[i], strlen(public[i])))
+			fail_msg("%s: expected public", public[i]);
+	for (size_t i = 0; i < sizeof(not_public) / sizeof(not_public[0]); i++)
+		if (clientform_host_public(not_public[i], strlen(not_public[i])))
+			fail_msg("%s: expected not public", not_public[i]);
+	/* only the `n` bytes given count: the port after them is not looked at */
+	assert_true(clientform_host_public("keys.example:8443", 12));
+	assert_false(clientform_host_public("localhost:8443", 9));
+}
+
+#define PUBLIC_MSG(label, example)                                                                 \
+	"Enter a " label " that starts with https:// and names a public host, not an IP address "  \
+	"or localhost, for example " example
+
+static void test_public_uri_problem(void **state)
+{
+	static const char *const ok[] = {
+	    "https://keys.example/jwks.json", "https://KEYS.EXAMPLE:8443/.well-known/jwks.json?v=1",
+	    "https://keys.example./jwks",     "https://localhost.keys.example/jwks",
+	    "https://rp.xn--p1ai/jwks",
+	};
+	static const char *const refused[] = {
+	    "http://127.0.0.1:3000/jwks",   "http://localhost/jwks",
+	    "http://[::1]:9000/jwks",       "http://keys.example/jwks",
+	    "https://127.0.0.1:8443/jwks",  "https://127.0.0.1./jwks",
+	    "https://10.255.255.1:8443/x",  "https://169.254.169.254/latest/meta-data",
+	    "https://[::1]/jwks",           "https://[::ffff:127.0.0.1]/jwks",
+	    "https://[::ffff:7f00:1]/jwks", "https://[fd00::1]/jwks",
+	    "https://[fe80::1]/jwks",       "https://[2001:db8::1]/jwks",
+	    "https://2130706433/jwks",      "https://0x7f.1/jwks",
+	    "https://0x7f000001/jwks",      "https://0177.0.0.1/jwks",
+	    "https://127.1/jwks",           "https://1.0x7f/jwks",
+	    "https://localhost/jwks",       "https://LOCALHOST:443/jwks",
+	    "https://localhost./jwks",      "https://evil.localhost/jwks",
+	    "https://Evil.LocalHost./jwks", "https://nas.local/jwks",
+	    "https://db.internal/jwks",     "https://printer.home.arpa/jwks",
+	    "https://intranet/jwks",
+	};
+	static const struct {
+		const char *uri, *msg;
+	} other[] = {
+	    /* what is not a URL at all keeps its own message */
+	    {"https://public.example@127.0.0.1/jwks",
+	     "Enter a JWKS URI with a valid host name (and port, if any), for example "
+	     "https://x.example/j"},
+	    {"https://127.0.0.1%2f@public.example/jwks",
+	     "Enter a JWKS URI with a valid host name (and port, if any), for example "
+	     "https://x.example/j"},
+	    {"HTTPS://keys.example/jwks", "Enter the JWKS URI as a full address that starts with "
+	                                  "https://, for example https://x.example/j"},
+	    {"https://keys.example/jwks#k", "Enter the JWKS URI without a fragment (the part "
+	                                    "from #)"},
+	    {"https://keys.example\\@127.0.0.1/jwks",
+	     "Enter the JWKS URI without spaces, and with characters such as < > \" { } "
+	     "percent-encoded"},
+	};
+	arena *a = arena_new();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		const char *m =
+		    clientform_public_uri_problem(a, ok[i], "JWKS URI", "https://x.example/j");
+
+		if (m)
+			fail_msg("%s: expected accepted, got \"%s\"", ok[i], m);
+	}
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		const char *m =
+		    clientform_public_uri_problem(a, refused[i], "JWKS URI", "https://x.example/j");
+
+		if (!m || strcmp(m, PUBLIC_MSG("JWKS URI", "https://x.example/j")) != 0)
+			fail_msg("%s: got \"%s\"", refused[i], m ? m : "(accepted)");
+	}
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		const char *m = clientform_public_uri_problem(a, other[i].uri, "JWKS URI",
+		                                              "https://x.example/j");
+
+		if (!m || strcmp(m, other[i].msg) != 0)
+			fail_msg("%s: got \"%s\"", other[i].uri, m ? m : "(accepted)");
+	}
+	/* where careid runs on loopback, loopback stays allowed */
+	assert_null(clientform_uri_problem(a, "http://127.0.0.1:3000/jwks", "JWKS URI", "x"));
+	assert_null(clientform_uri_problem(a, "https://10.255.255.1:8443/x", "JWKS URI", "x"));
+	arena_free(a);
+}
+
+/* The form as envclients.c checks it in a deployment not on loopback. */
+static json_t *check_public(arena *a, enum clientform_kind kind, const struct form *f)
+{
+	struct clientform in;
+
+	assert_int_equal(clientform_from_form(&in, kind, a, f), 0);
+	assert_false(in.public_only); /* the reader leaves the policy to the caller */
+	in.public_only = true;
+	return clientform_check(&in, a);
+}
+
+static void test_public_only_form(void **state)
+{
+	arena *a = arena_new();
+	struct form f;
+	json_t *e;
+
+	(void)state;
+	f = FORM({"name", "INT app"}, {"redirect_uris", "http://127.0.0.1:9/cb"},
+	         {"auth_method", "private_key_jwt"}, {"jwks_uri", "http://127.0.0.1:8080/jwks"},
+	         {"backchannel_logout_uri", "https://localhost:8443/admin/shutdown"},
+	         {"post_logout_redirect_uris", "http://localhost:3000/bye"});
+	e = check_public(a, CLIENTFORM_ENV, &f);
+	assert_int_equal(json_object_size(e), 2);
+	assert_string_equal(
+	    err(e, "jwks_uri"),
+	    PUBLIC_MSG("JWKS URI", "https://wardview.example/.well-known/jwks.json"));
+	assert_string_equal(
+	    err(e, "backchannel_logout_uri"),
+	    PUBLIC_MSG("back-channel logout URI", "https://wardview.example/backchannel-logout"));
+	json_decref(e);
+	/* the same where careid runs on loopback: accepted */
+	e = check_form(a, CLIENTFORM_ENV, &f);
+	assert_int_equal(json_object_size(e), 0);
+	json_decref(e);
+
+	f = FORM({"name", "INT app"}, {"redirect_uris", "https://wardview.example/cb"},
+	         {"auth_method", "private_key_jwt"},
+	         {"jwks_uri", "https://wardview.example/.well-known/jwks.json"},
+	         {"backchannel_logout_uri", "https://wardview.example/backchannel-logout"});
+	e = check_public(a, CLIENTFORM_ENV, &f);
+	assert_int_equal(json_object_size(e), 0);
+	json_decref(e);
+
+	/* mock clients keep their rules */
+	f = FORM({"name", "Mock app"}, {"redirect_uris", "http://127.0.0.1:9/cb"},
+	         {"auth_method", "private_key_jwt"}, {"jwks_uri", "http://127.0.0.1:8080/jwks"});
+	e = check_public(a, CLIENTFORM_MOCK, &f);
+	assert_int_equal(json_object_size(e), 0);
+	json_decref(e);
+	arena_free(a);
+}
+
+static void test_public_only_json(void **state)
+{
+	arena *a = arena_new();
+	json_t *body = json_loads(
+	    "{\"name\": \"App\", \"redirect_uris\": [\"https://a.example/cb\"], \"auth_method\": "
+	    "\"private_key_jwt\", \"jwks_uri\": \"https://2130706433/jwks\", "
+	    "\"backchannel_logout_uri\": \"https://public.example@127.0.0.1/bc\"}",
+	    0, NULL);
+	struct clientform in;
+	json_t *e;
+
+	(void)state;
+	assert_non_null(body);
+	clientform_from_json(&in, CLIENTFORM_ENV, body);
+	in.public_only = true;
+	e = clientform_check(&in, a);
+	assert_string_equal(
+	    err(e, "jwks_uri"),
+	    PUBLIC_MSG("JWKS URI", "https://wardview.example/.well-known/jwks.json"));
+	assert_string_equal(err(e, "backchannel_logout_uri"),
+	                    "Enter a back-channel logout URI with a valid host name (and port, if "
+	                    "any), for example https://wardview.example/backchannel-logout");
+	json_decref(e);
+	json_decref(body);
+	arena_free(a);
+}
+
 static void test_json(void **state)
 {
 	arena *a = arena_new();
@@ -367,6 +582,10 @@ int main(void)
 	    cmocka_unit_test(test_mock_messages),
 	    cmocka_unit_test(test_env_messages),
 	    cmocka_unit_test(test_uri_problem),
+	    cmocka_unit_test(test_host_public),
+	    cmocka_unit_test(test_public_uri_problem),
+	    cmocka_unit_test(test_public_only_form),
+	    cmocka_unit_test(test_public_only_json),
 	    cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_choices),
 	    cmocka_unit_test(test_values_and_errors),
