@@ -8,7 +8,7 @@ TESTBUILD ?= build/asan
 LISTEN    ?= 127.0.0.1:8080
 DB        ?= sqlite:var/careid.db
 
-.PHONY: all deps build run test unit e2e format clean
+.PHONY: all deps build run test unit e2e format clean bench
 
 all: build
 
@@ -44,6 +44,14 @@ e2e:
 	CAREID_BIN=$(CURDIR)/$(TESTBUILD)/careid \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		node --test --test-concurrency=$(JOBS) tests/e2e/
+
+# The release build `make build` makes, measured by bench/run (a few minutes;
+# results in bench/results/).
+bench:
+	./scripts/install-deps --bench
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREID_TESTS=OFF >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+	bench/run $(BUILD)/careid
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
