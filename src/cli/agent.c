@@ -650,6 +650,11 @@ static int token_insert(struct agent *a, struct watch *w)
 			log_pack(LOG_WARN, "card_unreadable", "{s:s, s:s}", "token", a->token_label,
 			         "error", msg);
 		snprintf(w->token_error, sizeof(w->token_error), "%s", msg);
+		/* a token read while it was being made may look half-made to the
+		 * module until it is initialised again (not after a refused PIN:
+		 * that token is not tried again) */
+		if (rc != CAREID_EDENIED)
+			pkcs11_forget(a->token);
 		x509_cert_free(cert);
 		free(b64);
 		return rc;

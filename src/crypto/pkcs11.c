@@ -26,6 +26,7 @@ struct pkcs11 {
 	CK_FUNCTION_LIST *f;
 	bool initialized;
 	bool fresh; /* initialised, and no slot looked at since */
+	bool stale; /* initialise again before looking (pkcs11_forget) */
 
 	bool have_token; /* the token picked */
 	CK_SLOT_ID slot;
@@ -238,7 +239,14 @@ int pkcs11_token_find(pkcs11 *p, const char *label, char serial[PKCS11_SERIAL_MA
 		return rc;
 	close_session(p);
 	p->have_token = false;
-	rc = find_slot(p, label, &slot, &info);
+	if (p->stale && p->initialized) {
+		p->f->C_Finalize(NULL);
+		p->initialized = false;
+	}
+	p->stale = false;
+	rc = p->initialized ? 0 : initialize(p);
+	if (!rc)
+		rc = find_slot(p, label, &slot, &info);
 	if (rc == CAREID_ENOTFOUND && !p->fresh) {
 		/* tokens made since the module was initialised */
 		p->f->C_Finalize(NULL);
@@ -289,6 +297,12 @@ int pkcs11_token_login(pkcs11 *p, const char *pin, int flags)
 		return careid_error_set(CAREID_EDENIED, "the PIN of token '%s' is locked",
 		                        p->label);
 	return ck_fail(rv, "C_Login");
+}
+
+void pkcs11_forget(pkcs11 *p)
+{
+	if (p)
+		p->stale = true;
 }
 
 bool pkcs11_token_present(const pkcs11 *p)

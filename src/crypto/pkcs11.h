@@ -73,6 +73,13 @@ void pkcs11_free(pkcs11 *p);
 int pkcs11_token_find(pkcs11 *p, const char *label, char serial[PKCS11_SERIAL_MAX]);
 
 /*
+ * Makes the next pkcs11_token_find() initialise the module again before it
+ * looks: a module may keep what it read of a token while the token was being
+ * made (SoftHSM: initialised, its user PIN not set yet), and never look again.
+ */
+void pkcs11_forget(pkcs11 *p);
+
+/*
  * Opens a session on the token picked (read-only, or read-write with
  * PKCS11_RW) and logs the user in with `pin` (at most PKCS11_PIN_MAX bytes).
  * EDENIED "wrong PIN for token <label>" or "...is locked"; EINVALID when no

@@ -417,6 +417,28 @@ static void test_removal(void **state)
 	free(der);
 }
 
+/* After pkcs11_forget() the module is read again: a token made anew under
+ * the same label (as `careid card issue` does) is seen as it is now. */
+static void test_forget(void **state)
+{
+	struct fx *f = *state;
+	char serial1[PKCS11_SERIAL_MAX], serial2[PKCS11_SERIAL_MAX];
+	pkcs11 *p = NULL;
+
+	init_token("card-f");
+	assert_int_equal(pkcs11_new(&p, f->module), 0);
+	assert_int_equal(pkcs11_token_find(p, "card-f", serial1), 0);
+	delete_token("card-f");
+	init_token("card-f");
+	pkcs11_forget(p);
+	assert_int_equal(pkcs11_token_find(p, "card-f", serial2), 0);
+	assert_string_not_equal(serial1, serial2);
+	assert_int_equal(pkcs11_token_login(p, PIN, 0), 0);
+	pkcs11_forget(NULL); /* harmless */
+	pkcs11_free(p);
+	delete_token("card-f");
+}
+
 static void test_errors(void **state)
 {
 	struct fx *f = *state;
@@ -531,9 +553,10 @@ static void test_certify_refuses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_card_on_token), cmocka_unit_test(test_key_stays_on_token),
-	    cmocka_unit_test(test_card_replaced), cmocka_unit_test(test_removal),
-	    cmocka_unit_test(test_errors),        cmocka_unit_test(test_certify_refuses),
+	    cmocka_unit_test(test_card_on_token),   cmocka_unit_test(test_key_stays_on_token),
+	    cmocka_unit_test(test_card_replaced),   cmocka_unit_test(test_removal),
+	    cmocka_unit_test(test_forget),          cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_certify_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
