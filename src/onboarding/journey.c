@@ -5,11 +5,12 @@
 
 #include "core/error.h"
 #include "onboarding/onboarding_int.h"
+#include "onboarding/stage_int.h"
 
 enum task_state { TASK_CANNOT_START, TASK_NOT_STARTED, TASK_IN_PROGRESS, TASK_DONE };
 
 struct facts {
-	const char *setup;  /* ob_stages.state of setup_eligibility, or NULL */
+	const char *setup;  /* ob_stages.state of setup_eligibility, or "not_started" */
 	const char *nfr;    /* of non_functional */
 	int64_t plan;       /* newest plan version, 0 when none */
 	int64_t clients[3]; /* int, dep, live */
@@ -37,23 +38,6 @@ static int one_int(struct ob_req *r, const char *sql, const char *types, const c
 	return rc;
 }
 
-static int stage_state(struct ob_req *r, const char *product_id, const char *stage,
-                       const char **out)
-{
-	static const char sql[] = "SELECT state FROM ob_stages WHERE product_id = $1 AND "
-	                          "stage = $2";
-	store_stmt *st = NULL;
-	int rc = store_query(r->o->s, &st, sql, "tt", product_id, stage);
-
-	*out = NULL;
-	if (!rc && (rc = store_next(st)) == 1) {
-		*out = arena_strdup(r->a, store_text(st, 0));
-		rc = *out ? 0 : CAREID_ENOMEM;
-	}
-	store_done(st);
-	return rc;
-}
-
 static int facts_load(struct ob_req *r, const char *id, struct facts *f)
 {
 	static const char sql_plan[] = "SELECT MAX(version) FROM ob_plans WHERE product_id = $1";
@@ -68,9 +52,9 @@ static int facts_load(struct ob_req *r, const char *id, struct facts *f)
 	int rc;
 
 	memset(f, 0, sizeof(*f));
-	rc = stage_state(r, id, "setup_eligibility", &f->setup);
+	rc = stage_state_of(r, id, "setup_eligibility", &f->setup);
 	if (!rc)
-		rc = stage_state(r, id, "non_functional", &f->nfr);
+		rc = stage_state_of(r, id, "non_functional", &f->nfr);
 	if (!rc)
 		rc = one_int(r, sql_plan, "t", id, NULL, &f->plan);
 	for (size_t i = 0; !rc && i < 3; i++)
@@ -94,7 +78,7 @@ static int facts_load(struct ob_req *r, const char *id, struct facts *f)
 /* The words for a stage's state, and where that leaves the task. */
 static enum task_state stage_task(const char *state, const char **text)
 {
-	if (!state) {
+	if (strcmp(state, "not_started") == 0) {
 		*text = "Not started";
 		return TASK_NOT_STARTED;
 	}
