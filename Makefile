@@ -45,8 +45,8 @@ e2e:
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		node --test --test-concurrency=$(JOBS) tests/e2e/
 
-# The release build `make build` makes, measured by bench/run (a few minutes;
-# results in bench/results/).
+# The release build `make build` makes (and careid-hashcost), measured by bench/run
+# against its peers (about 35 minutes; results in bench/results/).
 bench:
 	./scripts/install-deps --bench
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREID_TESTS=OFF >/dev/null
