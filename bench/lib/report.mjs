@@ -32,7 +32,7 @@ function medians(rows) {
 		rps: median(g.map((r) => r.rps)),
 		p50_ms: median(g.map((r) => r.p50_ms)),
 		p99_ms: median(g.map((r) => r.p99_ms)),
-		failures: g.reduce((t, r) => t + r.non2xx + r.socket_errors + (r.ran_out ?? 0), 0),
+		failures: g.reduce((t, r) => t + r.non2xx + r.socket_errors + (r.ran_out ?? 0) + (r.setup_failures ?? 0), 0),
 		cpu_ms_per_req: median(g.map((r) => r.cpu_ms_per_req)),
 		peak_rss_mb: median(g.map((r) => r.peak_rss_mb)),
 		rps_runs: g.map((r) => r.rps),
@@ -40,7 +40,7 @@ function medians(rows) {
 			...(r.errors ?? []),
 			...(r.socket_errors && r.socket_errors_detail ? [`run ${r.run}: wrk ${r.socket_errors_detail}`] : []),
 			...(r.ran_out ? [`run ${r.run}: the ${r.scenario.startsWith('D') ? 'codes' : 'refresh tokens'} ran out`] : []),
-			...(r.non2xx && !r.errors ? [`run ${r.run}: ${r.non2xx} non-2xx answers`] : []),
+			...(r.non2xx && !r.scenario.startsWith('E') ? [`run ${r.run}: ${r.non2xx} non-2xx answers`] : []),
 		]).slice(0, 4),
 		audit_rows_during_load: g.some((r) => 'audit_rows_during_load' in r) ? g.map((r) => r.audit_rows_during_load) : undefined,
 	}));
@@ -114,8 +114,9 @@ function targets(res, lines, find) {
 	const growth = median(c.rss_growth_mb_per_10k_sessions ?? []);
 	if (Number.isFinite(growth))
 		add('RSS growth per 10,000 live sessions (reported)', `${growth.toFixed(1)} MB`, null);
-	const failed = lines.filter((l) => l.failures > 0);
-	add('zero non-2xx in every run (every server)', failed.length ? failed.map((l) => `${l.server} ${l.scenario} c${l.connections}: ${l.failures}`).join('; ') : '0', failed.length === 0);
+	// The peers' failures are listed under "Failures seen", not judged here.
+	const failed = lines.filter((l) => l.server === CAREID && l.failures > 0);
+	add('zero failures (non-2xx, socket errors, failed sign-ins) in every run', failed.length ? failed.map((l) => `${l.scenario} c${l.connections}: ${l.failures}`).join('; ') : '0', failed.length === 0);
 	return out;
 }
 
@@ -157,7 +158,7 @@ export function markdown(res) {
 			`RSS growth ${fmt(median(c.rss_growth_mb_per_10k_sessions ?? []), 1)} MB per 10,000 sessions left by E's sign-ins.`);
 	if (res.missing?.length)
 		out.push(`Not measured (no provider module): ${res.missing.join(', ')}.`);
-	out.push('', '| scenario | server | conns | req/s | p50 ms | p99 ms | non-2xx | CPU ms/req | peak RSS MB | careid ÷ peer (req/s, CPU/req); ceiling |',
+	out.push('', '| scenario | server | conns | req/s | p50 ms | p99 ms | failures | CPU ms/req | peak RSS MB | careid ÷ peer (req/s, CPU/req); ceiling |',
 		'|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
 	const order = (l) => `${l.scenario}\u0000${String(l.connections).padStart(4, '0')}\u0000${l.server === CAREID ? '' : l.server}`;
 	for (const l of [...lines].sort((a, b) => order(a).localeCompare(order(b))))
