@@ -234,3 +234,33 @@ export function ratioSvg(res) {
 	parts.push(`<text x="${W - right}" y="41" text-anchor="end">dashed: target vs nginx</text>`, '</svg>', '');
 	return parts.join('\n');
 }
+
+// The project README's section (between its bench markers): careid's figure
+// and every peer's per scenario, the plot, and the targets.
+export function readmeSection(res, stamp) {
+	const { lines, targets: t } = res.summary;
+	const peers = [...new Set(lines.map((l) => l.server))].filter((s) => s !== CAREID);
+	const rows = lines.filter((l) => l.server === CAREID);
+	const cell = (l) => (l ? `${fmtInt(l.rps)} /s · ${fmt(l.cpu_ms_per_req, l.cpu_ms_per_req < 0.1 ? 3 : 2)} ms` : '–');
+	const out = [
+		`Latest \`make bench\` (${res.date.slice(0, 10)}, ${res.machine.nproc} CPUs shared with the load generator, medians of ${res.runs} runs; ` +
+			`full table, setup and failures in [bench/results/${stamp}.md](bench/results/${stamp}.md), method in [bench/README.md](bench/README.md)). ` +
+			'Each cell: requests (or sign-ins) per second · server CPU milliseconds per request.',
+		'',
+		`| scenario | conns | careid | ${peers.join(' | ')} |`,
+		`|---|---:|---:|${peers.map(() => '---:').join('|')}|`,
+	];
+	for (const l of rows) {
+		const other = peers.map((p) => {
+			const against = p === 'nginx' && l.scenario === 'C userinfo' ? 'A discovery' : l.scenario.replace(/ \((password|security key)\)$/, '');
+			const o = lines.find((x) => x.server === p && x.connections === l.connections && x.scenario === against);
+			return o ? `${cell(o)}${against !== l.scenario && p === 'nginx' ? ' (A)' : ''}` : '–';
+		});
+		out.push(`| ${l.scenario} | ${l.connections} | **${cell(l)}** | ${other.join(' | ')} |`);
+	}
+	out.push('', `![careid's throughput as a multiple of each peer's, per scenario (log scale)](bench/results/${stamp}.svg)`, '',
+		'| target (issue 7) | careid | met |', '|---|---|---|');
+	for (const x of t)
+		out.push(`| ${x.target} | ${x.figure} | ${x.met === null ? 'reported' : x.met ? 'yes' : '**no**'} |`);
+	return out.join('\n');
+}

@@ -11,6 +11,8 @@
 static const char SQL_USER_GET[] =
     "SELECT uid, title, given_name, family_name, middle_names, display_name, email,"
     " id_assurance_level, password_hash FROM users WHERE env = $1 AND uid = $2";
+static const char SQL_USER_IAL[] =
+    "SELECT id_assurance_level FROM users WHERE env = $1 AND uid = $2";
 static const char SQL_USER_BY_EMAIL[] =
     "SELECT uid FROM users WHERE env = $1 AND email = $2 ORDER BY uid LIMIT 1";
 static const char SQL_USER_EXISTS[] = "SELECT 1 FROM users WHERE env = $1 AND uid = $2";
@@ -198,6 +200,27 @@ int directory_user_get(struct dir_user **out, store *s, const char *env, const c
 	if (rc)
 		return rc;
 	return user_load(out, s, env, uid);
+}
+
+int directory_user_ial(int *out, store *s, const char *env, const char *uid)
+{
+	store_stmt *st = NULL;
+	int rc;
+
+	*out = 0;
+	if ((rc = dir_check_env(env)) || (rc = dir_check_id(uid, "uid")))
+		return rc;
+	rc = store_query(s, &st, SQL_USER_IAL, "tt", env, uid);
+	if (!rc)
+		rc = store_next(st);
+	if (rc == 1) {
+		*out = (int)store_int(st, 0);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = careid_error_set(CAREID_ENOTFOUND, "user %s not found in %s", uid, env);
+	}
+	store_done(st);
+	return rc;
 }
 
 int directory_user_find_login(struct dir_user **out, store *s, const char *env,

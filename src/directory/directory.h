@@ -103,6 +103,13 @@ void dir_role_free(struct dir_role *r);
 int directory_user_get(struct dir_user **out, store *s, const char *env, const char *uid);
 
 /*
+ * The identity assurance level (1..3) of user `uid` of `env`: one indexed
+ * read, for callers that need nothing else of the user (ID tokens).
+ * CAREID_ENOTFOUND when there is no such user.
+ */
+int directory_user_ial(int *out, store *s, const char *env, const char *uid);
+
+/*
  * Finds the user a sign-in form names: `username` is the 12-digit UID or the
  * e-mail address (compared without regard to case). Like
  * directory_user_get() otherwise; CAREID_ENOTFOUND when nobody matches,

@@ -41,36 +41,31 @@ static char *level(arena *a, int aal)
 int claims_id_token(json_t **out, struct oidc_req *r, const struct grant *g,
                     const char *access_token, const char *alg)
 {
-	struct dir_user *u = NULL;
 	char at_hash[100];
 	int64_t now = clock_now();
 	json_t *c;
-	int rc;
+	int ial, rc;
 
 	*out = NULL;
-	rc = directory_user_get(&u, r->p->store, r->env->name, g->uid);
+	/* the only thing the ID token needs of the user: no roles read */
+	rc = directory_user_ial(&ial, r->p->store, r->env->name, g->uid);
 	if (rc)
 		return rc;
 	rc = crypto_left_hash(at_hash, sizeof(at_hash), alg, access_token, strlen(access_token));
 	if (rc)
-		goto out;
+		return rc;
 	c = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:O, s:s, s:s, s:s, s:s}", "iss",
 	              r->env->issuer, "sub", g->uid, "aud", g->client_id, "azp", g->client_id,
 	              "exp", (json_int_t)(now + r->p->id_token_ttl), "iat", (json_int_t)now,
 	              "auth_time", (json_int_t)g->auth_time, "acr", g->acr, "amr", g->amr, "sid",
-	              g->sid, "at_hash", at_hash, "id_assurance_level",
-	              level(r->a, u->id_assurance_level), "authentication_assurance_level",
-	              level(r->a, g->aal));
-	if (!c) {
-		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
-		goto out;
-	}
+	              g->sid, "at_hash", at_hash, "id_assurance_level", level(r->a, ial),
+	              "authentication_assurance_level", level(r->a, g->aal));
+	if (!c)
+		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	set_str(c, "nonce", g->nonce);
 	set_str(c, "selected_roleid", g->selected_roleid);
 	*out = c;
-out:
-	dir_user_free(u);
-	return rc;
+	return 0;
 }
 
 /* True when the "claims" request parameter asks for `name` in userinfo. */

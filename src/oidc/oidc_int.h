@@ -50,6 +50,43 @@ void jwks_cache_free(jwks_cache *c);
  * which is fetched at most every 10 seconds. */
 int jwks_cache_get(jwks_cache *c, const char *key, const char *uri, bool refresh, json_t **out);
 
+/*
+ * cache.c: answers computed from the store (userinfo bodies), shared by the
+ * worker threads, bounded (`max_entries`, `max_bytes`; the least recently
+ * used go first) and never stale: each entry carries the store generations
+ * it was computed under (OIDC_GEN_*: the `generations` table, bumped by
+ * triggers on every write to the tables of that kind, by any process), and a
+ * lookup under other generations drops it. Callers read the generations in
+ * the same query as the data that keys the entry.
+ */
+#define OIDC_CACHE_GENS    2
+#define OIDC_GEN_DIRECTORY 0 /* users, role_profiles, organisations */
+#define OIDC_GEN_CLIENTS   1 /* clients, client_redirect_uris, client_post_logout_uris */
+#define OIDC_CACHE_ENTRIES 4096
+#define OIDC_CACHE_BYTES   (8u << 20)
+typedef struct oidc_cache oidc_cache;
+/* NULL when memory ran out. */
+oidc_cache *oidc_cache_new(size_t max_entries, size_t max_bytes);
+/* Frees every entry. Accepts NULL. No thread may use the cache after. */
+void oidc_cache_free(oidc_cache *c);
+/*
+ * 1 and `*out` (`*len_out` bytes plus a NUL, in `a`) when `key` is cached
+ * under exactly `gen`; 0 when not (an entry under other generations is
+ * dropped); CAREID_ENOMEM.
+ */
+int oidc_cache_get(oidc_cache *c, arena *a, const char *key, size_t key_len,
+                   const int64_t gen[OIDC_CACHE_GENS], char **out, size_t *len_out);
+/* Keeps a copy of `value` for `key` under `gen`, replacing what `key` had and
+ * evicting the least recently used past the caps. A value over an eighth of
+ * `max_bytes` is not kept. 0 or CAREID_ENOMEM. */
+int oidc_cache_put(oidc_cache *c, const char *key, size_t key_len,
+                   const int64_t gen[OIDC_CACHE_GENS], const char *value, size_t len);
+struct oidc_cache_stats {
+	size_t entries, bytes;
+	uint64_t hits, misses, evictions, stale;
+};
+void oidc_cache_stats(oidc_cache *c, struct oidc_cache_stats *out);
+
 struct provider {
 	store *store;
 	const templates *templates;
@@ -63,6 +100,7 @@ struct provider {
 	struct secrets secrets;
 	struct env_state envs[ENV_COUNT];
 	jwks_cache *jwks;
+	oidc_cache *userinfo; /* userinfo bodies by env, client and grant */
 };
 
 /* What one request to an issuer needs. */

@@ -133,6 +133,11 @@ int provider_new(provider **out, const struct provider_opts *opts)
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 		goto out;
 	}
+	p->userinfo = oidc_cache_new(OIDC_CACHE_ENTRIES, OIDC_CACHE_BYTES);
+	if (!p->userinfo) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
 	rc = secrets_load(&p->secrets, p->store);
 	for (int i = 0; !rc && i < ENV_COUNT; i++)
 		rc = env_init(p, &p->envs[i], i, opts->issuers[i], opts);
@@ -168,6 +173,7 @@ void provider_free(provider *p)
 	}
 	memset(&p->secrets, 0, sizeof(p->secrets));
 	jwks_cache_free(p->jwks);
+	oidc_cache_free(p->userinfo);
 	free(p->public_url);
 	free(p->origin);
 	free(p->rp_id);

@@ -44,7 +44,8 @@ static int audit(struct oidc_req *r, const char *actor, const char *action, cons
 
 /*
  * Issues an access token (for grant `g`), a refresh token (for `rg`, the
- * grant a later refresh starts from) and an ID token. Runs inside the
+ * grant a later refresh starts from) and an ID token. `g_text` is `g` as the
+ * store holds it when unchanged (a code's grant), else NULL. Runs inside the
  * caller's transaction, which it commits once the tokens are stored, so the
  * step that made them valid (a code or refresh token used up), the tokens
  * themselves and their audit event ("token.issued" for a code,
@@ -52,16 +53,20 @@ static int audit(struct oidc_req *r, const char *actor, const char *action, cons
  * replay either sees neither or finds the tokens to revoke.
  */
 static int issue(struct oidc_req *r, const struct client *c, const struct grant *g,
-                 const struct grant *rg, const char *code_hash, const char *grant_type)
+                 const char *g_text, const struct grant *rg, const char *code_hash,
+                 const char *grant_type)
 {
 	bool refreshed = strcmp(grant_type, "refresh_token") == 0;
 	char access[64], refresh[64];
-	char *grant_text = NULL, *refresh_text = NULL, *id_token = NULL;
+	char *dumped = NULL, *dumped_refresh = NULL, *id_token = NULL;
+	const char *grant_text = g_text, *refresh_text;
 	json_t *claims = NULL, *body;
 	int rc;
 
-	grant_text = json_dumps(g->json, JSON_COMPACT);
-	refresh_text = json_dumps(rg->json, JSON_COMPACT);
+	if (!grant_text)
+		grant_text = dumped = json_dumps(g->json, JSON_COMPACT);
+	/* a code's tokens share one grant: one text for both */
+	refresh_text = rg == g ? grant_text : (dumped_refresh = json_dumps(rg->json, JSON_COMPACT));
 	if (!grant_text || !refresh_text) {
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 		goto fail;
@@ -113,8 +118,8 @@ fail:
 out:
 	json_decref(claims);
 	free(id_token);
-	free(grant_text);
-	free(refresh_text);
+	free(dumped);
+	free(dumped_refresh);
 	return rc;
 }
 
@@ -162,7 +167,7 @@ static int code_grant(struct oidc_req *r, const struct client *c)
 	const struct form *f = &r->req->form;
 	const char *code = form_get(f, "code"), *redirect_uri = form_get(f, "redirect_uri");
 	const char *verifier = form_get(f, "code_verifier");
-	const char *client_id, *stored_uri, *challenge;
+	const char *client_id, *stored_uri, *challenge, *grant_text;
 	char hash[CRYPTO_HASH_HEX];
 	store_stmt *st = NULL;
 	struct grant g;
@@ -185,10 +190,11 @@ static int code_grant(struct oidc_req *r, const struct client *c)
 	}
 	client_id = arena_strdup(r->a, store_text(st, 0));
 	stored_uri = arena_strdup(r->a, store_text(st, 1));
+	grant_text = arena_strdup(r->a, store_text(st, 2));
 	challenge = store_null(st, 3) ? NULL : arena_strdup(r->a, store_text(st, 3));
 	used = !store_null(st, 5);
 	rc = grant_from_text(&g, r->a, store_text(st, 2));
-	if (!rc && (!client_id || !stored_uri))
+	if (!rc && (!client_id || !stored_uri || !grant_text))
 		rc = CAREID_ENOMEM;
 	if (rc)
 		goto out;
@@ -249,7 +255,8 @@ static int code_grant(struct oidc_req *r, const struct client *c)
 			                     "the code has already been used");
 		goto out;
 	}
-	rc = issue(r, c, &g, &g, hash, "authorization_code");
+	/* the code's grant as stored: the tokens carry it unchanged */
+	rc = issue(r, c, &g, grant_text, &g, hash, "authorization_code");
 out:
 	store_done(st);
 	return rc;
@@ -351,7 +358,7 @@ static int refresh_grant(struct oidc_req *r, const struct client *c)
 			                     "the refresh token has been used already");
 		goto out;
 	}
-	rc = issue(r, c, &access, &g, code_hash, "refresh_token");
+	rc = issue(r, c, &access, NULL, &g, code_hash, "refresh_token");
 out:
 	store_done(st);
 	return rc;

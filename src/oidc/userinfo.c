@@ -82,17 +82,45 @@ out:
 	return rc;
 }
 
+/*
+ * The cache key of a JSON answer: what it is computed from besides the
+ * directory and the client's row (whose generations the entry carries).
+ */
+static char *answer_key(arena *a, const char *env, const char *client_id, const char *grant,
+                        size_t *len_out)
+{
+	size_t ne = strlen(env), nc = strlen(client_id), ng = strlen(grant);
+	char *k = arena_alloc(a, ne + nc + ng + 3);
+
+	if (!k)
+		return NULL;
+	memcpy(k, env, ne);
+	k[ne] = '\n';
+	memcpy(k + ne + 1, client_id, nc);
+	k[ne + 1 + nc] = '\n';
+	memcpy(k + ne + nc + 2, grant, ng + 1);
+	*len_out = ne + nc + ng + 2;
+	return k;
+}
+
 int userinfo_handle(struct oidc_req *r)
 {
+	/* The generations are read with the token, in one snapshot: an answer
+	 * cached under them is still right (cache.c). */
 	static const char sql[] =
-	    "SELECT grant_data, client_id, userinfo_at FROM tokens WHERE token_hash = $1 AND "
-	    "env = $2 AND kind = 'access' AND revoked_at IS NULL AND expires_at > $3";
+	    "SELECT grant_data, client_id, userinfo_at,"
+	    " (SELECT n FROM generations WHERE kind = 'directory'),"
+	    " (SELECT n FROM generations WHERE kind = 'clients')"
+	    " FROM tokens WHERE token_hash = $1 AND env = $2 AND kind = 'access' AND"
+	    " revoked_at IS NULL AND expires_at > $3";
 	const char *token;
 	char hash[CRYPTO_HASH_HEX];
 	struct client *c = NULL;
 	store_stmt *st = NULL;
 	json_t *claims = NULL;
-	char *jwt = NULL;
+	char *jwt = NULL, *key, *body = NULL;
+	int64_t gen[OIDC_CACHE_GENS];
+	size_t key_len = 0, body_len = 0;
 	struct grant g;
 	bool first_use;
 	int rc;
@@ -123,6 +151,26 @@ int userinfo_handle(struct oidc_req *r)
 		goto out;
 	}
 	first_use = store_null(st, 2);
+	gen[OIDC_GEN_DIRECTORY] = store_int(st, 3);
+	gen[OIDC_GEN_CLIENTS] = store_int(st, 4);
+	key = answer_key(r->a, r->env->name, store_text(st, 1), store_text(st, 0), &key_len);
+	if (!key) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* Not on first use: that call writes the token's audit event. */
+	rc = first_use ? 0
+	               : oidc_cache_get(r->p->userinfo, r->a, key, key_len, gen, &body, &body_len);
+	if (rc == 1) {
+		store_done(st);
+		st = NULL;
+		rc = oidc_no_store(r->res);
+		if (!rc)
+			rc = http_send(r->res, 200, "application/json", body, body_len);
+		goto out;
+	}
+	if (rc)
+		goto out;
 	rc = grant_from_text(&g, r->a, store_text(st, 0));
 	if (!rc)
 		rc = client_get(&c, r->p->store, r->env->name, store_text(st, 1));
@@ -157,10 +205,19 @@ int userinfo_handle(struct oidc_req *r)
 		goto out;
 	if (jwt) {
 		rc = http_send(r->res, 200, "application/jwt", jwt, strlen(jwt));
-	} else {
-		rc = http_send_json(r->res, 200, claims);
-		claims = NULL;
+		goto out;
 	}
+	/* what http_send_json() would send, kept for the token's next calls */
+	body = json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!body) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
+	body_len = strlen(body);
+	/* failing to keep it (no memory) only costs the next call the work */
+	(void)oidc_cache_put(r->p->userinfo, key, key_len, gen, body, body_len);
+	rc = http_send(r->res, 200, "application/json", body, body_len);
+	free(body);
 out:
 	store_done(st);
 	json_decref(claims);

@@ -94,6 +94,19 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+/* 1 when an account has the (lower-case) e-mail address, 0 when none has. */
+static int account_exists(store *s, const char *mail)
+{
+	static const char sql[] = "SELECT 1 FROM onboarding_accounts WHERE email = $1";
+	store_stmt *st = NULL;
+	int rc = store_query(s, &st, sql, "t", mail);
+
+	if (!rc)
+		rc = store_next(st);
+	store_done(st);
+	return rc;
+}
+
 int onboarding_account_add(store *s, const char *email, const char *name, const char *password,
                            bool reviewer, json_t **out)
 {
@@ -110,6 +123,13 @@ int onboarding_account_add(store *s, const char *email, const char *name, const 
 		return careid_error_set(CAREID_EINVALID, "give a name as 'Given Family'");
 	}
 	*family++ = '\0';
+	/* Before hashing the password: `serve --demo` adds its accounts at every
+	 * start, and two hashes were most of a restart's time. */
+	rc = account_exists(s, mail);
+	if (rc == 1)
+		rc = careid_error_set(CAREID_EEXISTS, "an account with this e-mail address exists");
+	if (rc)
+		goto out;
 	rc = create(s, mail, given, family, password, reviewer, true, uid);
 	if (rc) {
 		store_rollback(s);
@@ -191,21 +211,15 @@ static json_t *check(const char *given, const char *family, const char *email, c
 static int do_register(struct ob_req *r, const char *given, const char *family, const char *email,
                        const char *pw, json_t **errors_out, char uid_out[13])
 {
-	static const char sql_exists[] =
-	    "SELECT verified_at FROM onboarding_accounts WHERE email = $1";
 	static const char sql_verify[] = "INSERT INTO onboarding_verifications (token_hash, uid, "
 	                                 "expires_at) VALUES ($1, $2, $3)";
 	char token[64], hash[CRYPTO_HASH_HEX], *mail, *body;
-	store_stmt *st = NULL;
 	int rc;
 
 	*errors_out = NULL;
 	mail = arena_strdup(r->a, email);
 	lower(mail);
-	rc = store_query(r->o->s, &st, sql_exists, "t", mail);
-	if (!rc)
-		rc = store_next(st);
-	store_done(st);
+	rc = account_exists(r->o->s, mail);
 	if (rc < 0)
 		return rc;
 	if (rc == 1) {
