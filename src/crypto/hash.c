@@ -151,6 +151,19 @@ void crypto_keyed_hash(char out[CRYPTO_HASH_HEX], const uint8_t key[CRYPTO_KEY_B
 	sodium_bin2hex(out, CRYPTO_HASH_HEX, h, sizeof(h));
 }
 
+_Static_assert(CRYPTO_SHORT_HASH_KEY == crypto_shorthash_KEYBYTES, "SipHash key size");
+_Static_assert(crypto_shorthash_BYTES == sizeof(uint64_t), "SipHash output size");
+
+uint64_t crypto_short_hash(const uint8_t key[CRYPTO_SHORT_HASH_KEY], const void *data, size_t len)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	crypto_shorthash(h, data, len, key);
+	memcpy(&v, h, sizeof(v));
+	return v;
+}
+
 bool crypto_equal(const void *a, const void *b, size_t len)
 {
 	if (len == 0)

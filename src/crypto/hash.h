@@ -39,6 +39,14 @@ void crypto_pkce_s256(char out[44], const char *verifier);
 void crypto_keyed_hash(char out[CRYPTO_HASH_HEX], const uint8_t key[CRYPTO_KEY_BYTES],
                        const char *secret);
 
+/*
+ * SipHash-2-4 (libsodium's crypto_shorthash) of `len` bytes under a random
+ * 16-byte key: the bucket hash of an in-memory table whose keys outsiders
+ * influence, so they cannot pick keys that collide.
+ */
+#define CRYPTO_SHORT_HASH_KEY 16
+uint64_t crypto_short_hash(const uint8_t key[CRYPTO_SHORT_HASH_KEY], const void *data, size_t len);
+
 /* Constant-time comparison of two equally long buffers. */
 bool crypto_equal(const void *a, const void *b, size_t len);
 /* Constant-time comparison of two NUL-terminated strings (length may leak). */

@@ -7,14 +7,17 @@
  *
  * A chained hash table (twice as many buckets as entries, so chains stay
  * short) with a least-recently-used list for eviction; one mutex guards both.
- * The bucket hash is seeded at random per cache, so the grant text a client
- * influences (nonce, claims) cannot be chosen to make long chains.
+ * The bucket hash is SipHash under a random key per cache, so the grant text
+ * a client influences (nonce, claims) cannot be chosen to make long chains.
+ * The byte cap counts keys and values, not the entries' fixed headers. An
+ * entry's bytes (personal data) are wiped when it goes.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "crypto/hash.h"
 #include "crypto/random.h"
 #include "oidc/oidc_int.h"
 
@@ -31,7 +34,7 @@ struct cache_entry {
 struct oidc_cache {
 	pthread_mutex_t lock;
 	size_t max_entries, max_bytes; /* read-only after oidc_cache_new() */
-	uint64_t seed;
+	uint8_t seed[CRYPTO_SHORT_HASH_KEY];
 	struct cache_entry **buckets;
 	size_t nbuckets; /* a power of two */
 	struct cache_entry *head, *tail;
@@ -39,18 +42,29 @@ struct oidc_cache {
 	uint64_t hits, misses, evictions, stale;
 };
 
+/* Personal data does not outlive its entry in freed memory. */
+static void entry_free(struct cache_entry *e)
+{
+	explicit_bzero(e->data, e->key_len + e->value_len);
+	free(e);
+}
+
 oidc_cache *oidc_cache_new(size_t max_entries, size_t max_bytes)
 {
 	oidc_cache *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
+	if (max_entries > OIDC_CACHE_MAX_ENTRIES) {
+		free(c);
+		return NULL;
+	}
 	c->max_entries = max_entries;
 	c->max_bytes = max_bytes;
 	c->nbuckets = 16;
 	while (c->nbuckets < 2 * max_entries)
 		c->nbuckets *= 2;
-	crypto_random_bytes(&c->seed, sizeof(c->seed));
+	crypto_random_bytes(c->seed, sizeof(c->seed));
 	c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
 	if (!c->buckets || pthread_mutex_init(&c->lock, NULL)) {
 		free(c->buckets);
@@ -68,24 +82,18 @@ void oidc_cache_free(oidc_cache *c)
 		return;
 	for (e = c->head; e; e = next) {
 		next = e->older;
-		free(e);
+		entry_free(e);
 	}
 	free(c->buckets);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-/* FNV-1a from a random basis. */
 static uint64_t key_hash(const oidc_cache *c, const char *key, size_t len)
 {
-	uint64_t h = 14695981039346656037ULL ^ c->seed;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 1099511628211ULL;
-	}
-	return h ^ (h >> 29);
+	return crypto_short_hash(c->seed, key, len);
 }
+
 
 static struct cache_entry **find(oidc_cache *c, uint64_t hash, const char *key, size_t len)
 {
@@ -131,12 +139,22 @@ static void drop(oidc_cache *c, struct cache_entry **pp)
 	lru_unlink(c, e);
 	c->count--;
 	c->bytes -= e->key_len + e->value_len;
-	free(e);
+	entry_free(e);
 }
 
 static bool same_gen(const struct cache_entry *e, const int64_t gen[OIDC_CACHE_GENS])
 {
 	return memcmp(e->gen, gen, sizeof(e->gen)) == 0;
+}
+
+/* True when `e` was computed from data at least as new as `gen` says
+ * (counters only grow). */
+static bool newer_or_same(const struct cache_entry *e, const int64_t gen[OIDC_CACHE_GENS])
+{
+	for (int i = 0; i < OIDC_CACHE_GENS; i++)
+		if (e->gen[i] < gen[i])
+			return false;
+	return true;
 }
 
 int oidc_cache_get(oidc_cache *c, arena *a, const char *key, size_t key_len,
@@ -196,8 +214,14 @@ int oidc_cache_put(oidc_cache *c, const char *key, size_t key_len,
 
 	pthread_mutex_lock(&c->lock);
 	pp = find(c, hash, key, key_len);
+	if (*pp && newer_or_same(*pp, gen)) {
+		/* another thread put it meanwhile, from data as new or newer */
+		pthread_mutex_unlock(&c->lock);
+		entry_free(e);
+		return 0;
+	}
 	if (*pp)
-		drop(c, pp); /* another thread put it meanwhile, or it was stale */
+		drop(c, pp); /* stale */
 	while (c->tail &&
 	       (c->count + 1 > c->max_entries || c->bytes + key_len + len > c->max_bytes)) {
 		struct cache_entry *old = c->tail;

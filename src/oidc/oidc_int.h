@@ -60,12 +60,13 @@ int jwks_cache_get(jwks_cache *c, const char *key, const char *uri, bool refresh
  * the same query as the data that keys the entry.
  */
 #define OIDC_CACHE_GENS    2
-#define OIDC_GEN_DIRECTORY 0 /* users, role_profiles, organisations */
-#define OIDC_GEN_CLIENTS   1 /* clients, client_redirect_uris, client_post_logout_uris */
+#define OIDC_GEN_DIRECTORY 0 /* users, role_profiles, organisations (per environment) */
+#define OIDC_GEN_CLIENTS   1 /* clients, client_redirect_uris, client_post_logout_uris (same) */
 #define OIDC_CACHE_ENTRIES 4096
 #define OIDC_CACHE_BYTES   (8u << 20)
 typedef struct oidc_cache oidc_cache;
-/* NULL when memory ran out. */
+#define OIDC_CACHE_MAX_ENTRIES ((size_t)1 << 20)
+/* NULL when out of memory or max_entries > OIDC_CACHE_MAX_ENTRIES. */
 oidc_cache *oidc_cache_new(size_t max_entries, size_t max_bytes);
 /* Frees every entry. Accepts NULL. No thread may use the cache after. */
 void oidc_cache_free(oidc_cache *c);

@@ -109,8 +109,8 @@ int userinfo_handle(struct oidc_req *r)
 	 * cached under them is still right (cache.c). */
 	static const char sql[] =
 	    "SELECT grant_data, client_id, userinfo_at,"
-	    " (SELECT n FROM generations WHERE kind = 'directory'),"
-	    " (SELECT n FROM generations WHERE kind = 'clients')"
+	    " (SELECT n FROM generations WHERE kind = 'directory:' || $2),"
+	    " (SELECT n FROM generations WHERE kind = 'clients:' || $2)"
 	    " FROM tokens WHERE token_hash = $1 AND env = $2 AND kind = 'access' AND"
 	    " revoked_at IS NULL AND expires_at > $3";
 	const char *token;
@@ -122,7 +122,7 @@ int userinfo_handle(struct oidc_req *r)
 	int64_t gen[OIDC_CACHE_GENS];
 	size_t key_len = 0, body_len = 0;
 	struct grant g;
-	bool first_use;
+	bool first_use, cacheable;
 	int rc;
 
 	r->res->route = "userinfo";
@@ -151,16 +151,24 @@ int userinfo_handle(struct oidc_req *r)
 		goto out;
 	}
 	first_use = store_null(st, 2);
+	/* No counter row (nothing written yet, or a row gone): nothing would
+	 * ever move it, so no answer is kept. */
+	cacheable = !store_null(st, 3) && !store_null(st, 4);
 	gen[OIDC_GEN_DIRECTORY] = store_int(st, 3);
 	gen[OIDC_GEN_CLIENTS] = store_int(st, 4);
+	if (!store_text(st, 0) || !store_text(st, 1)) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
 	key = answer_key(r->a, r->env->name, store_text(st, 1), store_text(st, 0), &key_len);
 	if (!key) {
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 		goto out;
 	}
 	/* Not on first use: that call writes the token's audit event. */
-	rc = first_use ? 0
-	               : oidc_cache_get(r->p->userinfo, r->a, key, key_len, gen, &body, &body_len);
+	rc = first_use || !cacheable
+	         ? 0
+	         : oidc_cache_get(r->p->userinfo, r->a, key, key_len, gen, &body, &body_len);
 	if (rc == 1) {
 		store_done(st);
 		st = NULL;
@@ -215,7 +223,8 @@ int userinfo_handle(struct oidc_req *r)
 	}
 	body_len = strlen(body);
 	/* failing to keep it (no memory) only costs the next call the work */
-	(void)oidc_cache_put(r->p->userinfo, key, key_len, gen, body, body_len);
+	if (cacheable)
+		(void)oidc_cache_put(r->p->userinfo, key, key_len, gen, body, body_len);
 	rc = http_send(r->res, 200, "application/json", body, body_len);
 	free(body);
 out:

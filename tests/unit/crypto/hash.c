@@ -293,9 +293,28 @@ static void test_seal_too_big(void **state)
 	free(big);
 }
 
+/* SipHash-2-4's reference vectors (key 00..0f; messages 00, 00 01 .. ),
+ * read as the little-endian 64-bit words the paper's appendix gives. */
+static void test_short_hash_vectors(void **state)
+{
+	uint8_t key[CRYPTO_SHORT_HASH_KEY], msg[15];
+
+	(void)state;
+	for (int i = 0; i < CRYPTO_SHORT_HASH_KEY; i++)
+		key[i] = (uint8_t)i;
+	for (int i = 0; i < 15; i++)
+		msg[i] = (uint8_t)i;
+	assert_true(crypto_short_hash(key, msg, 0) == 0x726fdb47dd0e0e31ULL);
+	assert_true(crypto_short_hash(key, msg, 1) == 0x74f839c593dc67fdULL);
+	assert_true(crypto_short_hash(key, msg, 15) == 0xa129ca6149be45e5ULL);
+	key[0] ^= 1; /* another key, another hash */
+	assert_true(crypto_short_hash(key, msg, 0) != 0x726fdb47dd0e0e31ULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_short_hash_vectors),
 	    cmocka_unit_test(test_sha256_abc),
 	    cmocka_unit_test(test_hex),
 	    cmocka_unit_test(test_left_hash_oidc_examples),

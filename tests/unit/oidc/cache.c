@@ -51,10 +51,27 @@ static void test_get_put_and_generations(void **state)
 	/* a key is its bytes: a prefix or a longer key is another key */
 	assert_int_equal(get(c, a, "k", G1, &v), 0);
 	assert_int_equal(get(c, a, "k12", G1, &v), 0);
-	/* replaced */
-	put(c, "k1", G1, "two");
+	/* put again under the same generations (another thread computed the
+	 * same answer meanwhile): the first is kept */
+	put(c, "k1", G1, "same");
 	assert_int_equal(get(c, a, "k1", G1, &v), 1);
-	assert_string_equal(v, "two");
+	assert_string_equal(v, "{\"sub\":\"1\"}");
+	/* a slower request's answer from older data does not replace a newer
+	 * one; an answer from newer data replaces an older one */
+	{
+		const int64_t g0[OIDC_CACHE_GENS] = {0, 1}, g2[OIDC_CACHE_GENS] = {2, 2};
+
+		put(c, "k3", g2, "newer");
+		put(c, "k3", g0, "older");
+		assert_int_equal(get(c, a, "k3", g2, &v), 1);
+		assert_string_equal(v, "newer");
+		put(c, "k4", G1, "old");
+		put(c, "k4", g2, "new");
+		assert_int_equal(get(c, a, "k4", g2, &v), 1);
+		assert_string_equal(v, "new");
+		assert_int_equal(get(c, a, "k3", G1, &v), 0); /* dropped: other generations */
+		assert_int_equal(get(c, a, "k4", G1, &v), 0);
+	}
 	/* either generation moving makes the entry stale: dropped, not served */
 	put(c, "k2", G1, "x");
 	assert_int_equal(get(c, a, "k1", dir_moved, &v), 0);
@@ -63,8 +80,8 @@ static void test_get_put_and_generations(void **state)
 	oidc_cache_stats(c, &st);
 	assert_int_equal(st.entries, 0);
 	assert_int_equal(st.bytes, 0);
-	assert_int_equal(st.stale, 2);
-	assert_int_equal(st.hits, 2);
+	assert_int_equal(st.stale, 4);
+	assert_int_equal(st.hits, 4);
 	arena_free(a);
 	oidc_cache_free(c);
 	oidc_cache_free(NULL);

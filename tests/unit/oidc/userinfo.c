@@ -365,6 +365,61 @@ static void test_deleted_and_changed_client(void **state)
 	assert_int_equal(a.status, 401);
 }
 
+/* Every table the answer is computed from bumps its counter on every kind
+ * of write: a migration that rebuilt one without its triggers fails here. */
+static void test_every_source_table_has_its_triggers(void **state)
+{
+	static const char *const tables[] = {
+	    "users",   "role_profiles",        "organisations",
+	    "clients", "client_redirect_uris", "client_post_logout_uris"};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		char sql[256];
+
+		snprintf(sql, sizeof(sql),
+		         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = "
+		         "'%s' AND sql LIKE '%%generations%%' AND (sql LIKE '%%AFTER INSERT%%' OR "
+		         "sql LIKE '%%AFTER UPDATE%%' OR sql LIKE '%%AFTER DELETE%%')",
+		         tables[i]);
+		assert_int_equal(count(f->s, sql), 3);
+	}
+}
+
+/* Without a counter row nothing could move, so nothing is kept: every call
+ * computes the answer (and sees a change made meanwhile). */
+static void test_no_counter_row_keeps_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct answer a, b;
+	char token[64];
+	uint64_t hits0;
+
+	new_token(f, token, f->client_id, "openid profile");
+	call(f, token, &a); /* first use: computed, audited */
+	assert_int_equal(a.status, 200);
+	assert_int_equal(
+	    store_exec(f->other, "DELETE FROM generations WHERE kind = 'directory:mock'", ""), 1);
+	hits0 = stats(f).hits;
+	call(f, token, &a);
+	call(f, token, &b);
+	assert_int_equal(a.status, 200);
+	assert_string_equal(a.body, b.body);
+	assert_int_equal(stats(f).hits, hits0);
+	/* the next directory write in mock makes the row again */
+	assert_int_equal(
+	    store_exec(f->other,
+	               "UPDATE users SET given_name = given_name WHERE env = 'mock' AND "
+	               "uid = '" USER "'",
+	               ""),
+	    1);
+	assert_int_equal(
+	    count(f->s, "SELECT COUNT(*) FROM generations WHERE kind = 'directory:mock'"), 1);
+	call(f, token, &a);
+	call(f, token, &b);
+	assert_int_equal(stats(f).hits, hits0 + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +428,8 @@ int main(void)
 	    cmocka_unit_test(test_user_change_and_deletion),
 	    cmocka_unit_test(test_revoked_and_expired_tokens),
 	    cmocka_unit_test(test_deleted_and_changed_client),
+	    cmocka_unit_test(test_every_source_table_has_its_triggers),
+	    cmocka_unit_test(test_no_counter_row_keeps_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
