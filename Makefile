@@ -46,7 +46,7 @@ e2e:
 		node --test --test-concurrency=$(JOBS) tests/e2e/
 
 # The release build `make build` makes (and careid-hashcost), measured by bench/run
-# against its peers (about 35 minutes; results in bench/results/).
+# against its peers (about 45 minutes; results in bench/results/).
 bench:
 	./scripts/install-deps --bench
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREID_TESTS=OFF >/dev/null

@@ -193,7 +193,7 @@ export function ratioSvg(res) {
 	const lines = res.summary.lines.filter((l) => l.server === CAREID && Object.keys(l.ratios ?? {}).length);
 	const peers = [...new Set(lines.flatMap((l) => Object.keys(l.ratios)))];
 	const colours = ['#005eb8', '#ffb81c', '#da291c', '#007f3b', '#330072', '#768692'];
-	const W = 920, H = 420, left = 70, right = 20, top = 50, bottom = 110;
+	const W = 960, H = 470, left = 70, right = 70, top = 80, bottom = 120;
 	const lo = 0.1, hi = Math.max(10, ...lines.flatMap((l) => Object.values(l.ratios).map((r) => r.throughput)).filter(Number.isFinite)) * 1.2;
 	const y = (v) => top + (H - top - bottom) * (1 - (Math.log10(Math.max(lo, v)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)));
 	const groupW = (W - left - right) / Math.max(1, lines.length);
@@ -205,7 +205,8 @@ export function ratioSvg(res) {
 		`<desc id="d">${esc(lines.map((l) => `${l.scenario} at ${l.connections} connections: ` +
 			Object.entries(l.ratios).map(([p, r]) => `${fmt(r.throughput, 2)} times ${p}`).join(', ')).join('. '))}.</desc>`,
 		`<rect width="${W}" height="${H}" fill="#fff"/>`,
-		`<text x="${left}" y="22" font-size="15" font-weight="bold">careid requests/s ÷ peer requests/s (log scale; above 1 favours careid), medians of ${res.runs} runs, ${esc(res.date.slice(0, 10))}</text>`,
+		`<text x="${left}" y="22" font-size="15" font-weight="bold">careid's requests/s ÷ each peer's (log scale; above 1 favours careid)</text>`,
+		`<text x="${left}" y="40">Medians of ${res.runs} run${res.runs > 1 ? 's' : ''}, ${esc(res.date.slice(0, 10))}; dashed lines: the targets against nginx (0.9 for A and B, 0.5 for C).</text>`,
 	];
 	for (const v of [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].filter((v) => v <= hi)) {
 		parts.push(`<line x1="${left}" x2="${W - right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="${v === 1 ? '#212b32' : '#d8dde0'}" stroke-width="${v === 1 ? 1.5 : 1}"/>`,
@@ -228,10 +229,10 @@ export function ratioSvg(res) {
 		parts.push(`<text x="${lx.toFixed(1)}" y="${ly}" transform="rotate(45 ${lx.toFixed(1)} ${ly})">${esc(label)}</text>`);
 	});
 	peers.forEach((p, j) => {
-		const x = left + j * 190;
-		parts.push(`<rect x="${x}" y="32" width="10" height="10" fill="${colours[j % colours.length]}"/>`, `<text x="${x + 14}" y="41">${esc(p)}</text>`);
+		const x = left + j * 200;
+		parts.push(`<rect x="${x}" y="52" width="10" height="10" fill="${colours[j % colours.length]}"/>`, `<text x="${x + 14}" y="61">${esc(p)}</text>`);
 	});
-	parts.push(`<text x="${W - right}" y="41" text-anchor="end">dashed: target vs nginx</text>`, '</svg>', '');
+	parts.push('</svg>', '');
 	return parts.join('\n');
 }
 
