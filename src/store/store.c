@@ -118,7 +118,7 @@ int store_open(store **out, const char *url)
 {
 	const struct store_ops *ops = NULL;
 	const char *target = NULL;
-	struct store_conn *c;
+	struct store_conn *c = NULL;
 	store *s;
 	int rc;
 
@@ -198,7 +198,7 @@ size_t store_cached_statements(store *s)
 
 bool store_ping(store *s)
 {
-	struct store_conn *c;
+	struct store_conn *c = NULL;
 
 	if (!s || store_conn_get(s, &c) < 0)
 		return false;
@@ -207,7 +207,7 @@ bool store_ping(store *s)
 
 int store_exec(store *s, const char *sql, const char *types, ...)
 {
-	struct store_conn *c;
+	struct store_conn *c = NULL;
 	va_list ap;
 	int rc;
 
@@ -224,7 +224,7 @@ int store_exec(store *s, const char *sql, const char *types, ...)
 
 int store_query(store *s, store_stmt **out, const char *sql, const char *types, ...)
 {
-	struct store_conn *c;
+	struct store_conn *c = NULL;
 	va_list ap;
 	int rc;
 
@@ -280,7 +280,7 @@ void store_done(store_stmt *st)
 
 int store_begin(store *s)
 {
-	struct store_conn *c;
+	struct store_conn *c = NULL;
 	int rc = store_conn_get(s, &c);
 
 	return rc < 0 ? rc : s->ops->begin(c);
@@ -288,7 +288,7 @@ int store_begin(store *s)
 
 int store_commit(store *s)
 {
-	struct store_conn *c;
+	struct store_conn *c = NULL;
 	int rc = store_conn_get(s, &c);
 
 	return rc < 0 ? rc : s->ops->commit(c);
@@ -296,7 +296,7 @@ int store_commit(store *s)
 
 int store_rollback(store *s)
 {
-	struct store_conn *c;
+	struct store_conn *c = NULL;
 	int rc = store_conn_get(s, &c);
 
 	return rc < 0 ? rc : s->ops->rollback(c);
@@ -357,7 +357,7 @@ static int store_migration_applied(store *s, int64_t version)
  * connection had (it won the write lock first), or a negative code. */
 static int store_migration_apply(store *s, const struct store_migration *m)
 {
-	struct store_conn *c;
+	struct store_conn *c = NULL;
 	int rc;
 
 	rc = store_conn_get(s, &c);
