@@ -53,6 +53,9 @@ static const char *detail_client_id(const json_t *detail)
 	return json_string_value(id);
 }
 
+/* Enough for every writer of a busy cluster to go first once. */
+#define AUDIT_INSERT_TRIES 16
+
 int audit_record(store *s, const char *actor, const char *action, const char *subject,
                  const json_t *detail)
 {
@@ -73,23 +76,33 @@ int audit_record(store *s, const char *actor, const char *action, const char *su
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = store_query(s, &st, sql_last, "");
-	if (rc)
-		goto out;
-	rc = store_next(st);
-	if (rc < 0)
-		goto out;
-	if (rc == 1) {
-		seq = store_int(st, 0) + 1;
-		snprintf(prev, sizeof(prev), "%s", store_text(st, 1) ? store_text(st, 1) : "");
+	/* Outside a transaction another process may take the next seq between
+	 * the read and the insert (the primary key refuses the second row):
+	 * read again and chain onto that one. */
+	for (int tries = 0; tries < AUDIT_INSERT_TRIES; tries++) {
+		seq = 1;
+		snprintf(prev, sizeof(prev), "%s", GENESIS);
+		rc = store_query(s, &st, sql_last, "");
+		if (rc)
+			goto out;
+		rc = store_next(st);
+		if (rc < 0)
+			goto out;
+		if (rc == 1) {
+			seq = store_int(st, 0) + 1;
+			snprintf(prev, sizeof(prev), "%s",
+			         store_text(st, 1) ? store_text(st, 1) : "");
+		}
+		store_done(st);
+		st = NULL;
+		rc = row_hash(hash, prev, seq, at, actor, action, subject, text);
+		if (rc)
+			goto out;
+		rc = store_exec(s, sql_insert, "iittttttt", seq, at, actor, action, subject, text,
+		                prev, hash, client_id);
+		if (rc != CAREID_EEXISTS)
+			break;
 	}
-	store_done(st);
-	st = NULL;
-	rc = row_hash(hash, prev, seq, at, actor, action, subject, text);
-	if (rc)
-		goto out;
-	rc = store_exec(s, sql_insert, "iittttttt", seq, at, actor, action, subject, text, prev,
-	                hash, client_id);
 	rc = rc < 0 ? rc : 0;
 out:
 	store_done(st);

@@ -378,7 +378,7 @@ static int bct_queue(store *s, const char *env, const char *client_id, const cha
 	static const char sql[] =
 	    "SELECT sc.sid, se.uid FROM session_clients sc JOIN sessions se ON se.env = sc.env "
 	    "AND se.sid = sc.sid WHERE sc.env = $1 AND sc.client_id = $2 "
-	    "ORDER BY sc.last_at DESC, se.created_at DESC LIMIT 1";
+	    "ORDER BY sc.last_at DESC, se.created_at DESC, sc.sid LIMIT 1";
 	struct client *c = NULL;
 	store_stmt *st = NULL;
 	json_t *payload = NULL, *detail = NULL;

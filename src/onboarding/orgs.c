@@ -403,7 +403,7 @@ static int team_view(struct ob_req *r, const struct ob_team *t, json_t **out)
 	static const char sql_members[] =
 	    "SELECT a.name, a.email, m.role, m.joined_at FROM ob_team_members m JOIN "
 	    "onboarding_accounts a ON a.uid = m.uid WHERE m.team_id = $1 ORDER BY CASE m.role "
-	    "WHEN 'owner' THEN 0 ELSE 1 END, m.joined_at, a.name";
+	    "WHEN 'owner' THEN 0 ELSE 1 END, m.joined_at, a.name, a.email";
 	static const char sql_invitations[] =
 	    "SELECT email, role, created_at, expires_at FROM ob_invitations WHERE team_id = $1 "
 	    "AND accepted_at IS NULL AND expires_at > $2 ORDER BY created_at, email";

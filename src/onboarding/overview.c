@@ -101,7 +101,7 @@ static int open_reviews(struct ob_req *r, const char *today, json_t *by_product,
 	    "SELECT r.id, r.subject_kind, r.subject_id, r.submission, r.due_date, s.product_id, "
 	    "s.stage, a.name, a.email FROM reviews r LEFT JOIN ob_stages s ON r.subject_kind = "
 	    "'stage' AND s.id = r.subject_id LEFT JOIN onboarding_accounts a ON a.uid = "
-	    "r.submitted_by WHERE r.decision IS NULL ORDER BY r.due_date, r.submitted_at";
+	    "r.submitted_by WHERE r.decision IS NULL ORDER BY r.due_date, r.submitted_at, r.id";
 	store_stmt *st = NULL;
 	int rc = store_query(r->o->s, &st, sql, "");
 

@@ -141,7 +141,7 @@ static json_t *team_saq(struct ob_req *r, const char *team_id)
 	static const char sql[] =
 	    "SELECT s.answers FROM saqs s JOIN ob_team_members m ON m.uid = s.uid WHERE "
 	    "m.team_id = $1 AND s.state = 'approved' ORDER BY CASE WHEN m.role = 'owner' THEN 0 "
-	    "ELSE 1 END, s.updated_at DESC LIMIT 1";
+	    "ELSE 1 END, s.updated_at DESC, s.id LIMIT 1";
 	store_stmt *st = NULL;
 	json_t *answers = NULL;
 

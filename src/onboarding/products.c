@@ -151,7 +151,7 @@ static json_t *product_json(const struct product *p)
 static int list(struct ob_req *r, const struct ob_team *t, json_t **out)
 {
 	static const char sql[] = "SELECT id, name, description, cis2_access FROM ob_products "
-	                          "WHERE team_id = $1 ORDER BY created_at, name";
+	                          "WHERE team_id = $1 ORDER BY created_at, name, id";
 	store_stmt *st = NULL;
 	json_t *a = json_array();
 	int rc = store_query(r->o->s, &st, sql, "t", t->team_id);

@@ -127,7 +127,7 @@ static int queue(struct ob_req *r, json_t **out)
 	    "SELECT r.id, r.subject_kind, r.subject_id, r.submission, r.submitted_at, "
 	    "r.due_date, r.decision, r.decided_at, a.name, a.email, s.stage, p.id, p.name FROM "
 	    "reviews r JOIN onboarding_accounts a ON a.uid = r.submitted_by" SUBJECT_JOINS
-	    "ORDER BY r.decision IS NOT NULL, r.due_date, r.submitted_at LIMIT 200";
+	    "ORDER BY r.decision IS NOT NULL, r.due_date, r.submitted_at, r.id LIMIT 200";
 	char today[11];
 	store_stmt *st = NULL;
 	json_t *open = json_array(), *done = json_array();

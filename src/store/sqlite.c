@@ -3,6 +3,7 @@
  * thread its own), with that handle's prepared statements cached by the
  * address of their SQL.
  */
+#include "store/stmtcache.h"
 #include "store/store_int.h"
 
 #include "core/error.h"
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,10 +20,6 @@
 #include <unistd.h>
 
 #define SQLITE_BUSY_MS 5000
-/* Past this many distinct SQL strings on one connection, statements are
- * prepared per use: SQL that is not a literal must not grow the cache
- * without bound. */
-#define SQLITE_CACHE_MAX 512
 
 struct sqlite_conn;
 
@@ -29,8 +27,7 @@ struct sqlite_conn;
 struct sqlite_stmt {
 	struct store_stmt base; /* first: callers hold &base */
 	struct sqlite_conn *conn;
-	const char *key; /* the SQL's address when cached; NULL for a one-off */
-	char *text;      /* a copy of the SQL when cached */
+	struct stmt_cache_entry ce; /* ce.key is NULL for a one-off */
 	sqlite3_stmt *stmt;
 	bool busy;     /* handed out, not yet given back */
 	bool finished; /* stepped to the end or failed: `result` */
@@ -40,10 +37,7 @@ struct sqlite_stmt {
 struct sqlite_conn {
 	struct store_conn base; /* first: store.c holds &base */
 	sqlite3 *db;
-	/* Open addressing with linear probing; `cap` is 0 or a power of two and
-	 * entries are never removed, so no tombstones. */
-	struct sqlite_stmt **slots;
-	size_t cap, count;
+	struct stmt_cache cache;
 };
 
 static int sqlite_code(int rc)
@@ -196,6 +190,19 @@ fail:
 	return rc;
 }
 
+static struct sqlite_stmt *sqlite_entry(struct stmt_cache_entry *ce)
+{
+	return (struct sqlite_stmt *)((char *)ce - offsetof(struct sqlite_stmt, ce));
+}
+
+static void sqlite_drop(struct stmt_cache_entry *ce)
+{
+	struct sqlite_stmt *e = sqlite_entry(ce);
+
+	sqlite3_finalize(e->stmt);
+	free(e);
+}
+
 static void sqlite_close(struct store_conn *base)
 {
 	struct sqlite_conn *c = (struct sqlite_conn *)base;
@@ -203,51 +210,13 @@ static void sqlite_close(struct store_conn *base)
 
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->cap; i++) {
-		if (!c->slots[i])
-			continue;
-		sqlite3_finalize(c->slots[i]->stmt);
-		free(c->slots[i]->text);
-		free(c->slots[i]);
-	}
-	free(c->slots);
+	stmt_cache_clear(&c->cache, sqlite_drop);
 	/* Left are one-off statements a caller never gave back with
 	 * store_done(); finalising them lets the file close. */
 	while ((st = sqlite3_next_stmt(c->db, NULL)))
 		sqlite3_finalize(st);
 	sqlite3_close(c->db);
 	free(c);
-}
-
-/* Statement cache. */
-
-static size_t sqlite_slot(const struct sqlite_conn *c, const char *key)
-{
-	/* Fibonacci hashing: string literals are aligned, so the low bits of
-	 * their addresses alone would cluster. */
-	uint64_t h = (uint64_t)(uintptr_t)key * UINT64_C(0x9E3779B97F4A7C15);
-	size_t i = (size_t)(h >> 32) & (c->cap - 1);
-
-	while (c->slots[i] && c->slots[i]->key != key)
-		i = (i + 1) & (c->cap - 1);
-	return i;
-}
-
-static int sqlite_cache_grow(struct sqlite_conn *c)
-{
-	struct sqlite_stmt **old = c->slots;
-	size_t old_cap = c->cap, cap = c->cap ? c->cap * 2 : 32;
-	struct sqlite_stmt **slots = calloc(cap, sizeof(*slots));
-
-	if (!slots)
-		return CAREID_ENOMEM;
-	c->slots = slots;
-	c->cap = cap;
-	for (size_t i = 0; i < old_cap; i++)
-		if (old[i])
-			c->slots[sqlite_slot(c, old[i]->key)] = old[i];
-	free(old);
-	return 0;
 }
 
 static int sqlite_prepare(struct sqlite_conn *c, const char *sql, bool persistent,
@@ -278,18 +247,18 @@ static int sqlite_prepare(struct sqlite_conn *c, const char *sql, bool persisten
  * one-off that sqlite_release() finalises. */
 static int sqlite_acquire(struct sqlite_conn *c, const char *sql, struct sqlite_stmt **out)
 {
+	struct stmt_cache_entry *ce;
 	struct sqlite_stmt *e = NULL;
-	bool cache;
+	bool same, cache;
 	int rc;
 
 	*out = NULL;
-	if (c->cap)
-		e = c->slots[sqlite_slot(c, sql)];
-	/* The text is compared too: SQL that is not a literal may reuse the
-	 * address of different SQL; that SQL then runs uncached. */
-	if (e && !e->busy && strcmp(e->text, sql) == 0)
+	ce = stmt_cache_find(&c->cache, sql, &same);
+	if (ce && same && !(e = sqlite_entry(ce))->busy)
 		goto ready;
-	cache = !e && c->count < SQLITE_CACHE_MAX;
+	/* A busy statement (a cursor still open on it) or another SQL text at
+	 * the same address: this use gets a one-off. */
+	cache = stmt_cache_room(&c->cache, sql);
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return careid_error_set(CAREID_ENOMEM, "sqlite: out of memory");
@@ -300,16 +269,9 @@ static int sqlite_acquire(struct sqlite_conn *c, const char *sql, struct sqlite_
 		free(e);
 		return rc;
 	}
-	/* Keep the load under 3/4; short of memory, run uncached. */
-	if (cache && (c->count + 1) * 4 > c->cap * 3 && sqlite_cache_grow(c) < 0)
-		cache = false;
-	if (cache && !(e->text = strdup(sql)))
-		cache = false;
-	if (cache) {
-		e->key = sql;
-		c->slots[sqlite_slot(c, sql)] = e;
-		c->count++;
-	}
+	/* Short of memory, it runs uncached. */
+	if (cache)
+		stmt_cache_add(&c->cache, &e->ce, sql);
 ready:
 	e->busy = true;
 	e->finished = false;
@@ -322,7 +284,7 @@ static void sqlite_release(struct sqlite_stmt *e)
 {
 	sqlite3_reset(e->stmt);
 	sqlite3_clear_bindings(e->stmt);
-	if (e->key) {
+	if (e->ce.key) {
 		e->busy = false;
 		return;
 	}
@@ -572,7 +534,7 @@ static bool sqlite_ping(struct store_conn *base)
 
 static size_t sqlite_cached(struct store_conn *base)
 {
-	return ((struct sqlite_conn *)base)->count;
+	return ((struct sqlite_conn *)base)->cache.count;
 }
 
 const struct store_ops store_sqlite_ops = {

@@ -22,11 +22,12 @@ struct store {
 };
 
 /* Accepted URLs: "sqlite:PATH", "sqlite://PATH" (so "sqlite:///abs/path"
- * works too) or a bare PATH. */
+ * works too) or a bare PATH; "postgres://…" or "postgresql://…" (libpq's
+ * connection URI, given to libpq whole). */
 static int store_parse_url(const char *url, const struct store_ops **ops_out,
                            const char **target_out)
 {
-	const char *target = url;
+	const char *target = url, *sep;
 
 	if (!url || !*url)
 		return careid_error_set(CAREID_EINVALID, "store: empty URL");
@@ -35,11 +36,13 @@ static int store_parse_url(const char *url, const struct store_ops **ops_out,
 		if (strncmp(target, "//", 2) == 0)
 			target += 2;
 	} else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
-		return careid_error_set(CAREID_EUNSUPPORTED,
-		                        "store: PostgreSQL is not built in yet");
-	} else if (strstr(url, "://")) {
-		return careid_error_set(CAREID_EINVALID, "store: unknown URL scheme in '%.64s'",
-		                        url);
+		*ops_out = &store_postgres_ops;
+		*target_out = url;
+		return 0;
+	} else if ((sep = strstr(url, "://"))) {
+		/* Only the scheme: the rest may hold a password. */
+		return careid_error_set(CAREID_EINVALID, "store: unknown URL scheme '%.*s'",
+		                        sep - url > 32 ? 32 : (int)(sep - url), url);
 	}
 	if (!*target)
 		return careid_error_set(CAREID_EINVALID, "store: no database path in '%.64s'", url);

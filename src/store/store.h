@@ -2,9 +2,12 @@
  * The store: careid's only door to its database.
  *
  * Modules own their tables and keep their SQL in their own files, written in
- * the portable subset both backends accept: `$1`, `$2`, … placeholders (each
- * used once, in order), BIGINT for times (Unix seconds), TEXT, INTEGER, no
- * backend-specific functions. Nothing outside store/ knows which backend runs.
+ * the portable subset both backends accept (SQLite and PostgreSQL; checked by
+ * scripts/sql-check): `$1` … `$n` placeholders, each appearing at least once
+ * (reuse is fine), one type letter per placeholder; BIGINT for times (Unix
+ * seconds), TEXT, INTEGER; no backend-specific functions; ORDER BY total
+ * where the order matters (ties and NULLs sort differently otherwise).
+ * Nothing outside store/ knows which backend runs.
  *
  * Each thread gets its own connection, created on first use and closed when
  * the thread exits or the store is freed; prepared statements are cached per
@@ -28,8 +31,11 @@ typedef struct store_stmt store_stmt;
 
 /*
  * Opens the store at `url`: `sqlite:PATH` (or a bare path) for the embedded
- * backend. The database file and its directory are created when missing.
- * Migrations are not applied; call store_migrate().
+ * backend, whose file and directory are created when missing; or
+ * `postgres://…` (libpq's URI: several hosts, `target_session_attrs` and the
+ * rest work) for PostgreSQL, whose database must exist. Migrations are not
+ * applied; call store_migrate(). Error messages never hold the URL (it may
+ * carry a password).
  */
 int store_open(store **out, const char *url);
 
@@ -71,8 +77,10 @@ void store_done(store_stmt *st);
 
 /*
  * Transactions on this thread's connection. store_begin() takes the write lock
- * at once (BEGIN IMMEDIATE on SQLite), so a transaction never fails half-way
- * on a lock upgrade. Nesting is not supported.
+ * at once (BEGIN IMMEDIATE on SQLite; an advisory lock every process shares on
+ * PostgreSQL), so a transaction never fails half-way on a lock upgrade and
+ * sees no other writer's changes while it runs. A statement that fails inside
+ * a transaction undoes only itself. Nesting is not supported.
  */
 int store_begin(store *s);
 int store_commit(store *s);

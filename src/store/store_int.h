@@ -6,7 +6,7 @@
  * store.c owns everything that is the same for every backend: parsing the
  * URL, one connection per thread (a pthread key per store, a list of all
  * connections under a mutex so store_free() can close them), migrations, and
- * forwarding the public calls. A backend (sqlite.c; postgres.c later) only
+ * forwarding the public calls. A backend (sqlite.c, postgres.c) only
  * knows how to drive one connection from one thread at a time.
  */
 #ifndef CAREID_STORE_STORE_INT_H
@@ -82,6 +82,7 @@ struct store_ops {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_postgres_ops;
 
 /* Counters for tests and diagnostics. */
 
