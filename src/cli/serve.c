@@ -36,8 +36,8 @@ static const struct opt spec[] = {
     {"listen", "ADDR:PORT", "address to listen on (default " DEFAULT_LISTEN "; port 0 picks one)",
      false},
     {"public-url", "URL",
-     "URL users and clients reach careid at (default http://ADDR:PORT; port 0 in it stands for "
-     "the port bound)",
+     "URL users and clients reach careid at (default http://ADDR:PORT, https:// with "
+     "--tls-cert; port 0 in it stands for the port bound)",
      false},
     {"demo", NULL, "seed the demo directory on an empty store and serve /demo/", false},
     {"demo-dir", "DIR", "where --demo writes the demo smartcards (default var/demo)", false},
@@ -73,6 +73,17 @@ static const struct opt spec[] = {
      "where sign-in pages reach the smartcard identity agent (default http://127.0.0.1:8086)",
      false},
     {"mail-from", "ADDRESS", "sender of careid's e-mail (default noreply@careid.localhost)", false},
+    {"tls-cert", "FILE",
+     "serve HTTPS (TLS 1.2 and 1.3): PEM certificate, its chain after it; needs --tls-key", false},
+    {"tls-key", "FILE", "PEM private key of --tls-cert, unencrypted (no passphrase support)",
+     false},
+    {"trusted-proxy", "CIDR",
+     "believe Forwarded / X-Forwarded-For from this proxy address or range (e.g. 10.0.0.0/8, "
+     "::1)",
+     true},
+    {"trusted-proxies", "CIDR,...",
+     "the same as a comma-separated list (CAREID_TRUSTED_PROXIES); --trusted-proxy replaces it",
+     false},
     CLI_STORE_OPTS,
     {NULL, NULL, NULL, false},
 };
@@ -149,6 +160,61 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		    res, 302, demo ? "/demo/" : "/realms/mock/.well-known/openid-configuration");
 	res->route = "other";
 	return http_send(res, 404, "text/plain; charset=utf-8", "not found\n", 10);
+}
+
+/* One --trusted-proxy value (or a list item) into list[*n]. */
+static int add_proxy(struct http_cidr *list, size_t *n, const char *s, size_t len)
+{
+	char item[HTTP_ADDR_MAX + 4];
+
+	while (len && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return 0;
+	if (*n == HTTP_MAX_TRUSTED_PROXIES)
+		return careid_error_set(CAREID_EINVALID, "at most %d trusted proxies",
+		                        HTTP_MAX_TRUSTED_PROXIES);
+	if (len >= sizeof(item))
+		return careid_error_set(CAREID_EINVALID, "'%.*s' is not an address or CIDR range",
+		                        (int)len, s);
+	memcpy(item, s, len);
+	item[len] = '\0';
+	if (http_cidr_parse(&list[*n], item))
+		return careid_error_set(CAREID_EINVALID,
+		                        "--trusted-proxy: '%s' is not an IPv4 or IPv6 address or "
+		                        "CIDR range (e.g. 10.0.0.0/8, 2001:db8::/32)",
+		                        item);
+	(*n)++;
+	return 0;
+}
+
+/* --trusted-proxy (repeatable), else --trusted-proxies / CAREID_TRUSTED_PROXIES
+ * / the configuration file's trusted-proxies, comma-separated. */
+static int trusted_proxies(const opts *o, struct http_cidr *list, size_t *n)
+{
+	const char *all = opts_get(o, "trusted-proxies");
+	int rc = 0;
+
+	*n = 0;
+	if (opts_count(o, "trusted-proxy")) {
+		for (size_t i = 0; !rc && i < opts_count(o, "trusted-proxy"); i++) {
+			const char *v = opts_nth(o, "trusted-proxy", i);
+
+			rc = add_proxy(list, n, v, strlen(v));
+		}
+		return rc;
+	}
+	while (!rc && all && *all) {
+		size_t len = strcspn(all, ",");
+
+		rc = add_proxy(list, n, all, len);
+		all += len + (all[len] == ',');
+	}
+	return rc;
 }
 
 /* --NAME-ENV, else --NAME, in seconds (0: the provider's default). */
@@ -312,6 +378,9 @@ static int serve(opts *o)
 	struct app app = {0};
 	struct http_server_opts so = {0};
 	struct provider_opts po = {0};
+	struct http_cidr proxies[HTTP_MAX_TRUSTED_PROXIES];
+	size_t nproxies = 0;
+	const char *public_opt = opts_get(o, "public-url");
 	char addr[64], host[256], *public_url = NULL;
 	const char *threads = opts_get(o, "threads");
 	uint16_t port = 0;
@@ -332,6 +401,10 @@ static int serve(opts *o)
 	rc = cli_parse_listen(opts_get_or(o, "listen", DEFAULT_LISTEN), addr, sizeof(addr), &port);
 	if (!rc && threads)
 		rc = parse_long(threads, 1, 256, &nthreads);
+	if (!rc)
+		rc = trusted_proxies(o, proxies, &nproxies);
+	if (!rc && !opts_get(o, "tls-cert") != !opts_get(o, "tls-key"))
+		rc = careid_error_set(CAREID_EINVALID, "--tls-cert and --tls-key go together");
 	if (rc)
 		return cli_usage("serve", "%s", careid_error_last()->message);
 	if (log_init(opts_get_or(o, "log-level", "info")))
@@ -381,19 +454,31 @@ static int serve(opts *o)
 	so.handler = handle;
 	so.ctx = &app;
 	so.metrics = app.metrics;
+	so.tls_cert_file = opts_get(o, "tls-cert");
+	so.tls_key_file = opts_get(o, "tls-key");
+	/* HSTS whenever browsers reach careid over https: its own TLS, or a
+	 * terminating proxy in front of an https public URL */
+	so.hsts = so.tls_cert_file || (public_opt && strncmp(public_opt, "https://", 8) == 0);
+	so.trusted_proxies = proxies;
+	so.ntrusted_proxies = nproxies;
 	rc = http_server_start(&srv, &so);
 	if (rc)
 		goto out;
-	if (opts_get(o, "public-url")) {
-		public_url = public_url_with_port(opts_get(o, "public-url"), http_server_port(srv));
-	} else if (asprintf(&public_url, strchr(addr, ':') ? "http://[%s]:%u" : "http://%s:%u",
-	                    addr, http_server_port(srv)) < 0) {
+	if (public_opt) {
+		public_url = public_url_with_port(public_opt, http_server_port(srv));
+	} else if (asprintf(&public_url, strchr(addr, ':') ? "%s://[%s]:%u" : "%s://%s:%u",
+	                    http_server_tls(srv) ? "https" : "http", addr,
+	                    http_server_port(srv)) < 0) {
 		public_url = NULL;
 	}
 	if (!public_url) {
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 		goto out;
 	}
+	if (http_server_tls(srv) && strncmp(public_url, "https://", 8) != 0)
+		log_pack(
+		    LOG_WARN, "public_url_not_https", "{s:s, s:s}", "url", public_url, "hint",
+		    "careid serves TLS but its public URL is not https: cookies are not Secure");
 	po.store = app.store;
 	po.templates = tpl;
 	po.metrics = app.metrics;
@@ -448,8 +533,9 @@ static int serve(opts *o)
 	atomic_store(&app.provider, p);
 	printf("careid listening on %s\n", public_url);
 	fflush(stdout);
-	log_pack(LOG_INFO, "listening", "{s:s, s:s, s:i}", "url", public_url, "addr", addr, "port",
-	         http_server_port(srv));
+	log_pack(LOG_INFO, "listening", "{s:s, s:s, s:i, s:b, s:i}", "url", public_url, "addr",
+	         addr, "port", http_server_port(srv), "tls", http_server_tls(srv),
+	         "trusted_proxies", (int)nproxies);
 	if (opts_flag(o, "demo"))
 		print_banner(public_url, seed);
 	/* Between signals, every few seconds: sessions past their timeouts end
@@ -495,12 +581,19 @@ int cmd_serve(int argc, char **argv)
 	if (opts_parse(&o, spec, argc, argv))
 		return cli_usage("serve", "%s", careid_error_last()->message);
 	if (opts_flag(o, "help")) {
-		cli_help("serve [--listen ADDR:PORT] [--db URL] [--public-url URL] [--demo]",
-		         "Serves the CIS2-compatible OpenID Connect provider for the environments "
-		         "mock, int, dep and live (and the onboarding portal's),\neach at "
-		         "{public-url}/realms/{env}. Stops "
-		         "gracefully on SIGTERM.",
-		         spec);
+		cli_help(
+		    "serve [--listen ADDR:PORT] [--db URL] [--public-url URL] [--demo]",
+		    "Serves the CIS2-compatible OpenID Connect provider for the environments "
+		    "mock, int, dep and live (and the onboarding portal's),\neach at "
+		    "{public-url}/realms/{env}. Stops "
+		    "gracefully on SIGTERM.\n"
+		    "HTTPS: --tls-cert and --tls-key (an encrypted key is not supported), or a "
+		    "terminating proxy\nin front and an https --public-url; either way every "
+		    "answer carries Strict-Transport-Security.\nBehind proxies, "
+		    "--trusted-proxy names those whose Forwarded (else X-Forwarded-For) header "
+		    "gives\nthe client's address (sign-in throttling, audit); a proxy that "
+		    "writes X-Forwarded-For only must\ndrop a client's Forwarded header.",
+		    spec);
 		opts_free(o);
 		return 0;
 	}

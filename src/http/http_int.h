@@ -27,6 +27,8 @@ struct http_conn {
 	bool too_big;   /* the body passed max_body */
 	bool responded; /* a response has been queued */
 	bool counted;   /* counted in the server's in-flight requests */
+	/* The client's scheme as a trusted proxy said (enum http_proto), or 0. */
+	int forwarded_proto;
 };
 
 /* True when s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -11,6 +12,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,12 +23,18 @@
 
 #define DEFAULT_TIMEOUT_S 30
 #define CONN_MEMORY_LIMIT (64 * 1024)
-#define MAX_OPTIONS       12
+#define MAX_OPTIONS       16
 #define LOG_PATH_MAX      512
 #define FORM_CONTENT_TYPE "application/x-www-form-urlencoded"
 #define BODY_TOO_LARGE                                                                             \
 	"{\"error\":\"invalid_request\",\"error_description\":\"request body too large\"}"
 #define SERVER_ERROR "{\"error\":\"server_error\"}"
+/* A year; no includeSubDomains: a test IdP must not pin its operator's other
+ * hosts to HTTPS. */
+#define HSTS "max-age=31536000"
+/* GnuTLS priorities: its defaults, but TLS 1.3 and 1.2 only. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define TLS_FILE_MAX   (1024 * 1024)
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -35,7 +43,16 @@ struct http_server {
 	uint16_t port;
 	atomic_uint inflight; /* requests whose first line arrived, not yet completed */
 	atomic_uint_fast64_t id_fallback;
+	struct http_cidr trusted[HTTP_MAX_TRUSTED_PROXIES];
+	char *tls_cert, *tls_key; /* PEM, NUL-terminated; kept until the daemon stops */
+	/* libmicrohttpd's last message while starting: why TLS setup failed */
+	atomic_bool starting;
+	char start_error[512];
 };
+
+/* Routes whose answers hold tokens (or say whether one is valid): never kept
+ * by a cache, whatever the handler remembered to say. */
+static const char *const no_store_routes[] = {"token", "introspect", "revoke", "userinfo"};
 
 static void request_id(http_server *s, char out[17])
 {
@@ -110,10 +127,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	http_server *s = cls;
 	char msg[512];
 	size_t n;
 
-	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
@@ -121,6 +138,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] > 0x7e)
 			msg[i] = '?';
+	if (s && atomic_load(&s->starting))
+		snprintf(s->start_error, sizeof(s->start_error), "%s", msg);
 	log_pack(LOG_WARN, "http_server", "{s:s}", "message", msg);
 }
 
@@ -146,8 +165,21 @@ static bool has_header(const struct http_response *res, const char *name)
 	return false;
 }
 
+static bool no_store(const struct http_response *res)
+{
+	if (res->route)
+		for (size_t i = 0; i < sizeof(no_store_routes) / sizeof(no_store_routes[0]); i++)
+			if (strcmp(res->route, no_store_routes[i]) == 0)
+				return true;
+	for (size_t i = 0; i < res->nheaders; i++)
+		if (strcasecmp(res->headers[i].name, "Cache-Control") == 0 &&
+		    strstr(res->headers[i].value, "no-store"))
+			return true;
+	return false;
+}
+
 /* Queues `res` (its body is handed to MHD) with the default headers. */
-static enum MHD_Result queue(struct http_conn *c, struct http_response *res)
+static enum MHD_Result queue(http_server *s, struct http_conn *c, struct http_response *res)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -174,6 +206,17 @@ static enum MHD_Result queue(struct http_conn *c, struct http_response *res)
 		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	if (!has_header(res, "Referrer-Policy"))
 		MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	if (no_store(res)) {
+		if (!has_header(res, "Cache-Control"))
+			MHD_add_response_header(r, "Cache-Control", "no-store");
+		if (!has_header(res, "Pragma"))
+			MHD_add_response_header(r, "Pragma", "no-cache");
+	}
+	/* behind a proxy that says its client came over plain http, HSTS would
+	 * be ignored anyway (RFC 6797 §8.1): not sent */
+	if (s->opts.hsts && !has_header(res, "Strict-Transport-Security") &&
+	    (s->tls_cert || c->forwarded_proto != HTTP_PROTO_HTTP))
+		MHD_add_response_header(r, "Strict-Transport-Security", HSTS);
 	ret = MHD_queue_response(c->conn, (unsigned int)res->status, r);
 	MHD_destroy_response(r);
 	c->responded = true;
@@ -191,7 +234,7 @@ static enum MHD_Result answer_fixed(http_server *s, struct http_conn *c, const c
 		http_response_release(&res);
 		return MHD_NO;
 	}
-	ret = queue(c, &res);
+	ret = queue(s, c, &res);
 	http_response_release(&res);
 	log_request(s, c, method, path, "other", status);
 	return ret;
@@ -229,6 +272,72 @@ static bool is_form(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+struct joined {
+	const char *name;
+	struct buf b;
+	bool found;
+	bool failed; /* past HTTP_FORWARDED_MAX_LEN (or out of memory) */
+};
+
+/* Every line of one header, joined with '\n'. */
+static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+	struct joined *j = cls;
+
+	(void)kind;
+	if (!key || !value || strcasecmp(key, j->name) != 0)
+		return MHD_YES;
+	if ((j->found && buf_append(&j->b, "\n", 1)) || buf_puts(&j->b, value)) {
+		j->failed = true;
+		return MHD_NO;
+	}
+	j->found = true;
+	return MHD_YES;
+}
+
+/* The header's lines joined, NULL when absent; *failed when too long. */
+static const char *header_lines(struct http_conn *c, const char *name, bool *failed)
+{
+	struct joined j = {.name = name};
+	const char *out = NULL;
+
+	buf_init(&j.b, HTTP_FORWARDED_MAX_LEN);
+	MHD_get_connection_values(c->conn, MHD_HEADER_KIND, join_header, &j);
+	if (j.found && !j.failed) {
+		out = arena_strndup(c->arena, j.b.ptr, j.b.len);
+		j.failed = !out;
+	}
+	buf_release(&j.b);
+	*failed |= j.failed;
+	return out;
+}
+
+/* The peer, or the client a trusted proxy names (http/forwarded.h). */
+static const char *forwarded_address(http_server *s, struct http_conn *c, const char *peer)
+{
+	struct http_forwarded_in in = {
+	    .peer = peer,
+	    .trusted = s->trusted,
+	    .ntrusted = s->opts.ntrusted_proxies,
+	};
+	enum http_proto proto;
+	char out[HTTP_ADDR_MAX];
+	bool failed = false;
+
+	if (!s->opts.ntrusted_proxies || !http_cidr_match(s->trusted, in.ntrusted, peer))
+		return peer;
+	in.forwarded = header_lines(c, "Forwarded", &failed);
+	in.x_forwarded_for = header_lines(c, "X-Forwarded-For", &failed);
+	in.x_forwarded_proto = header_lines(c, "X-Forwarded-Proto", &failed);
+	/* over-long forwarding headers are a client's doing: the peer it is */
+	if (failed)
+		return peer;
+	http_forwarded_client(&in, out, &proto);
+	c->forwarded_proto = (int)proto;
+	return arena_strdup(c->arena, out);
+}
+
 static const char *client_address(struct http_conn *c)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -248,8 +357,8 @@ static const char *client_address(struct http_conn *c)
 	return arena_strdup(c->arena, h);
 }
 
-static void build_request(struct http_request *req, struct http_conn *c, const char *url,
-                          const char *method)
+static void build_request(http_server *s, struct http_request *req, struct http_conn *c,
+                          const char *url, const char *method)
 {
 	const char *q = c->raw_uri ? strchr(c->raw_uri, '?') : NULL;
 
@@ -259,6 +368,8 @@ static void build_request(struct http_request *req, struct http_conn *c, const c
 	req->path = url;
 	req->request_id = c->request_id;
 	req->remote_addr = client_address(c);
+	if (req->remote_addr)
+		req->remote_addr = forwarded_address(s, c, req->remote_addr);
 	if (!req->remote_addr)
 		req->remote_addr = "";
 	req->priv = c;
@@ -284,7 +395,7 @@ static enum MHD_Result dispatch(http_server *s, struct http_conn *c, const char 
 	enum MHD_Result ret;
 	int rc;
 
-	build_request(&req, c, url, method);
+	build_request(s, &req, c, url, method);
 	http_response_init(&res, c->arena);
 	careid_error_clear();
 	rc = s->opts.handler(s->opts.ctx, &req, &res);
@@ -298,7 +409,7 @@ static enum MHD_Result dispatch(http_server *s, struct http_conn *c, const char 
 			return MHD_NO;
 		}
 	}
-	ret = queue(c, &res);
+	ret = queue(s, c, &res);
 	log_request(s, c, method, url, res.route ? res.route : "other", res.status);
 	http_response_release(&res);
 	return ret;
@@ -363,6 +474,103 @@ static int parse_addr(http_server *s, const char *addr, bool *v6)
 	                        addr);
 }
 
+/* A PEM file, whole and NUL-terminated, into *out (malloc'd). */
+static int read_pem(char **out, const char *path, const char *what)
+{
+	struct stat st;
+	char *p = NULL;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+
+	*out = NULL;
+	if (fd < 0)
+		return careid_error_set(CAREID_EIO, "cannot read the TLS %s %s: %s", what, path,
+		                        strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > TLS_FILE_MAX) {
+		rc = careid_error_set(CAREID_EINVALID,
+		                      "the TLS %s %s is not a PEM file (empty, not a regular file "
+		                      "or over 1 MiB)",
+		                      what, path);
+		goto out;
+	}
+	p = malloc((size_t)st.st_size + 1);
+	if (!p) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = careid_error_set(CAREID_EIO, "cannot read the TLS %s %s: %s", what,
+			                      path, n ? strerror(errno) : "file shrank");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	p[got] = '\0';
+	if (!strstr(p, "-----BEGIN ")) {
+		rc = careid_error_set(CAREID_EINVALID, "the TLS %s %s is not PEM", what, path);
+		goto out;
+	}
+	*out = p;
+	p = NULL;
+out:
+	if (p) {
+		explicit_bzero(p, got);
+		free(p);
+	}
+	close(fd);
+	return rc;
+}
+
+static void free_secret(char *p)
+{
+	if (p) {
+		explicit_bzero(p, strlen(p));
+		free(p);
+	}
+}
+
+static void server_free(http_server *s)
+{
+	free_secret(s->tls_key);
+	free(s->tls_cert);
+	free(s);
+}
+
+static int tls_setup(http_server *s, unsigned int *flags, struct MHD_OptionItem *o, size_t *n)
+{
+	int rc;
+
+	if (!s->opts.tls_cert_file != !s->opts.tls_key_file)
+		return careid_error_set(CAREID_EINVALID,
+		                        "HTTPS needs both a certificate and a private key");
+	if (!s->opts.tls_cert_file)
+		return 0;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return careid_error_set(CAREID_EINVALID,
+		                        "this libmicrohttpd was built without TLS support");
+	rc = read_pem(&s->tls_cert, s->opts.tls_cert_file, "certificate");
+	if (!rc)
+		rc = read_pem(&s->tls_key, s->opts.tls_key_file, "private key");
+	if (rc)
+		return rc;
+	if (strstr(s->tls_key, "ENCRYPTED"))
+		return careid_error_set(CAREID_EINVALID,
+		                        "the TLS private key %s is encrypted: give careid an "
+		                        "unencrypted key (readable by careid's user only)",
+		                        s->opts.tls_key_file);
+	*flags |= MHD_USE_TLS;
+	o[(*n)++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+	o[(*n)++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+	o[(*n)++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES};
+	return 0;
+}
+
 int http_server_start(http_server **out, const struct http_server_opts *opts)
 {
 	unsigned int flags =
@@ -393,13 +601,22 @@ int http_server_start(http_server **out, const struct http_server_opts *opts)
 
 		threads = ncpu > 0 ? (unsigned)ncpu : 1;
 	}
+	if (s->opts.ntrusted_proxies > HTTP_MAX_TRUSTED_PROXIES) {
+		rc = careid_error_set(CAREID_EINVALID, "more than %d trusted proxies",
+		                      HTTP_MAX_TRUSTED_PROXIES);
+		goto fail;
+	}
+	if (s->opts.ntrusted_proxies)
+		memcpy(s->trusted, opts->trusted_proxies,
+		       s->opts.ntrusted_proxies * sizeof(s->trusted[0]));
+	s->opts.trusted_proxies = NULL;
 	rc = parse_addr(s, opts->addr, &v6);
 	if (rc)
 		goto fail;
 	if (v6)
 		flags |= MHD_USE_DUAL_STACK;
 
-	o[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
+	o[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, s};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->opts.timeout_s,
@@ -410,10 +627,23 @@ int http_server_start(http_server **out, const struct http_server_opts *opts)
 	if (threads > 1)
 		o[n++] =
 		    (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
+	rc = tls_setup(s, &flags, o, &n);
+	if (rc)
+		goto fail;
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
+	atomic_store(&s->starting, true);
 	s->daemon = MHD_start_daemon(flags, s->opts.port, NULL, NULL, on_request, s,
 	                             MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+	atomic_store(&s->starting, false);
+	if (!s->daemon && s->tls_cert && strstr(s->start_error, "TLS")) {
+		/* GnuTLS refused the certificate or the key */
+		rc = careid_error_set(CAREID_EINVALID,
+		                      "cannot serve HTTPS with the certificate %s and the key %s: "
+		                      "is each PEM, and the key the certificate's? (%s)",
+		                      opts->tls_cert_file, opts->tls_key_file, s->start_error);
+		goto fail;
+	}
 	if (!s->daemon) {
 		rc = careid_error_set(CAREID_EIO, "cannot listen on %s port %u", opts->addr,
 		                      (unsigned)opts->port);
@@ -424,8 +654,13 @@ int http_server_start(http_server **out, const struct http_server_opts *opts)
 	*out = s;
 	return 0;
 fail:
-	free(s);
+	server_free(s);
 	return rc;
+}
+
+bool http_server_tls(const http_server *s)
+{
+	return s->tls_cert != NULL;
 }
 
 uint16_t http_server_port(const http_server *s)
@@ -450,5 +685,5 @@ void http_server_stop(http_server *s, unsigned grace_s)
 	MHD_stop_daemon(s->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
-	free(s);
+	server_free(s);
 }

@@ -5,14 +5,21 @@
  * (Content-Length) or as soon as they pass the cap (chunked). Every response
  * carries X-Request-Id, and a log line per request records method, path,
  * route, status and duration. Metrics are counted in `metrics`.
+ *
+ * Responses of the routes that carry tokens ("token", "introspect", "revoke",
+ * "userinfo") always get Cache-Control: no-store, and every no-store response
+ * also Pragma: no-cache (HTTP/1.0 caches). The client address handlers see
+ * (`remote_addr`) is the peer's, or what a trusted proxy says it is.
  */
 #ifndef CAREID_HTTP_SERVER_H
 #define CAREID_HTTP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/metrics.h"
+#include "http/forwarded.h"
 #include "http/http.h"
 
 typedef struct http_server http_server;
@@ -26,12 +33,29 @@ struct http_server_opts {
 	http_handler handler;
 	void *ctx;
 	metrics *metrics; /* may be NULL */
+
+	/* HTTPS (TLS 1.2 and 1.3 only) when both are set: PEM files read at
+	 * start, the certificate file possibly holding its chain; a key with a
+	 * passphrase is not supported. */
+	const char *tls_cert_file;
+	const char *tls_key_file;
+	/* Send Strict-Transport-Security on every response (the server speaks
+	 * TLS, or the public URL is https behind a terminating proxy), save
+	 * those to a client a trusted proxy says came over plain http. */
+	bool hsts;
+	/* Peers whose Forwarded / X-Forwarded-For headers are believed
+	 * (copied; at most HTTP_MAX_TRUSTED_PROXIES). */
+	const struct http_cidr *trusted_proxies;
+	size_t ntrusted_proxies;
 };
 
 int http_server_start(http_server **out, const struct http_server_opts *opts);
 
 /* The port actually bound. */
 uint16_t http_server_port(const http_server *s);
+
+/* True when the server speaks HTTPS. */
+bool http_server_tls(const http_server *s);
 
 /*
  * Stops accepting connections, lets requests in flight finish (up to

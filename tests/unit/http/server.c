@@ -8,7 +8,12 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
@@ -56,6 +61,12 @@ static int handler(void *ctx, struct http_request *req, struct http_response *re
 		return -1;
 	if (strcmp(req->path, "/redirect") == 0)
 		return http_redirect(res, 303, "/elsewhere");
+	/* a route that carries tokens, without a Cache-Control of its own */
+	if (strcmp(req->path, "/token") == 0)
+		res->route = "token";
+	if (strcmp(req->path, "/nostore") == 0 &&
+	    http_add_header(res, "Cache-Control", "no-store, max-age=0") != 0)
+		return -1;
 	j = json_pack("{s:s, s:s, s:s?, s:i, s:i, s:i, s:i, s:b, s:i, s:s?, s:s?, s:s?, s:s, s:s}",
 	              "method", req->method, "path", req->path, "q", q, "q_count",
 	              (int)form_count(&req->query, "q"), "query_n", (int)req->query.n,
@@ -75,6 +86,7 @@ struct fixture {
 	metrics *m;
 	struct test_ctx tc;
 	char base[64];
+	const char *cafile; /* for https */
 };
 
 static int start(struct fixture *f, size_t max_body)
@@ -155,6 +167,7 @@ struct request {
 	const char *const *headers; /* NULL-terminated */
 	size_t chunked;             /* send this many bytes chunked */
 	bool may_fail;              /* a transfer error is acceptable */
+	long ssl_version;           /* CURLOPT_SSLVERSION, when not 0 */
 };
 
 static void fetch(struct fixture *f, const struct request *r, struct reply *out)
@@ -177,6 +190,10 @@ static void fetch(struct fixture *f, const struct request *r, struct reply *out)
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &out->headers);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+	if (f->cafile)
+		curl_easy_setopt(h, CURLOPT_CAINFO, f->cafile);
+	if (r->ssl_version)
+		curl_easy_setopt(h, CURLOPT_SSLVERSION, r->ssl_version);
 	for (const char *const *p = r->headers; p && *p; p++)
 		hl = curl_slist_append(hl, *p);
 	if (r->chunked) {
@@ -631,18 +648,282 @@ static void test_ipv6(void **state)
 	http_server_stop(f6.s, 1);
 }
 
+static void test_no_store(void **state)
+{
+	struct fixture *f = *state;
+	struct request plain = {.path = "/h"}, token = {.path = "/token"};
+	struct request own = {.path = "/nostore"};
+	struct reply r;
+	char v[64];
+
+	fetch(f, &plain, &r);
+	assert_null(header(&r, "Cache-Control", v, sizeof(v)));
+	assert_null(header(&r, "Pragma", v, sizeof(v)));
+	/* no HSTS over plain http unless asked for */
+	assert_null(header(&r, "Strict-Transport-Security", v, sizeof(v)));
+	reply_release(&r);
+	fetch(f, &token, &r);
+	assert_string_equal(header(&r, "Cache-Control", v, sizeof(v)), "no-store");
+	assert_string_equal(header(&r, "Pragma", v, sizeof(v)), "no-cache");
+	reply_release(&r);
+	/* the handler's own no-store is kept as it is, and gets Pragma */
+	fetch(f, &own, &r);
+	assert_string_equal(header(&r, "Cache-Control", v, sizeof(v)), "no-store, max-age=0");
+	assert_string_equal(header(&r, "Pragma", v, sizeof(v)), "no-cache");
+	reply_release(&r);
+}
+
+/* Starts a second server on 127.0.0.1 with `o` (handler and ctx filled in). */
+static void start_with(struct fixture *g, struct http_server_opts *o)
+{
+	o->addr = "127.0.0.1";
+	o->handler = handler;
+	o->ctx = &g->tc;
+	o->threads = 1;
+	assert_int_equal(http_server_start(&g->s, o), 0);
+	snprintf(g->base, sizeof(g->base), "%s://127.0.0.1:%u",
+	         http_server_tls(g->s) ? "https" : "http", http_server_port(g->s));
+}
+
+static void test_hsts(void **state)
+{
+	struct http_server_opts o = {.hsts = true};
+	struct fixture g = {0};
+	struct request rq = {.path = "/h"};
+	struct reply r;
+	char v[64];
+
+	(void)state;
+	start_with(&g, &o);
+	fetch(&g, &rq, &r);
+	assert_string_equal(header(&r, "Strict-Transport-Security", v, sizeof(v)),
+	                    "max-age=31536000");
+	reply_release(&r);
+	http_server_stop(g.s, 1);
+}
+
+static const char *remote_with(struct fixture *f, const char *const *headers, char *out,
+                               size_t outsz)
+{
+	struct request rq = {.path = "/who", .headers = headers};
+	struct reply r;
+
+	fetch(f, &rq, &r);
+	assert_int_equal(r.status, 200);
+	snprintf(out, outsz, "%s", jstr(&r, "remote"));
+	reply_release(&r);
+	return out;
+}
+
+static void test_trusted_proxy(void **state)
+{
+	struct fixture *untrusted = *state;
+	struct http_cidr proxies[2];
+	struct http_server_opts o = {.trusted_proxies = proxies, .ntrusted_proxies = 2};
+	struct fixture g = {0};
+	const char *spoof[] = {"X-Forwarded-For: 1.2.3.4, 203.0.113.7", NULL};
+	const char *two_lines[] = {"X-Forwarded-For: 1.2.3.4", "X-Forwarded-For: 203.0.113.8",
+	                           NULL};
+	const char *forwarded[] = {"Forwarded: for=\"[2001:db8::17]:4711\";proto=https",
+	                           "X-Forwarded-For: 203.0.113.9", NULL};
+	const char *unknown[] = {"X-Forwarded-For: 203.0.113.7, unknown", NULL};
+	char big[9000], v[64];
+	const char *huge[] = {big, NULL};
+
+	assert_int_equal(http_cidr_parse(&proxies[0], "127.0.0.1/32"), 0);
+	assert_int_equal(http_cidr_parse(&proxies[1], "10.0.0.0/8"), 0);
+	/* from a peer that is not a trusted proxy the headers mean nothing */
+	assert_string_equal(remote_with(untrusted, spoof, v, sizeof(v)), "127.0.0.1");
+	start_with(&g, &o);
+	assert_string_equal(remote_with(&g, NULL, v, sizeof(v)), "127.0.0.1");
+	assert_string_equal(remote_with(&g, spoof, v, sizeof(v)), "203.0.113.7");
+	/* every line counts, the proxy's own last */
+	assert_string_equal(remote_with(&g, two_lines, v, sizeof(v)), "203.0.113.8");
+	assert_string_equal(remote_with(&g, forwarded, v, sizeof(v)), "2001:db8::17");
+	assert_string_equal(remote_with(&g, unknown, v, sizeof(v)), "127.0.0.1");
+	snprintf(big, sizeof(big), "X-Forwarded-For: %0*d203.0.113.7", 8500, 0);
+	assert_string_equal(remote_with(&g, huge, v, sizeof(v)), "127.0.0.1");
+	http_server_stop(g.s, 1);
+}
+
+static const char *hsts_with(struct fixture *f, const char *const *headers, char *out, size_t outsz)
+{
+	struct request rq = {.path = "/h", .headers = headers};
+	struct reply r;
+	const char *v;
+
+	fetch(f, &rq, &r);
+	v = header(&r, "Strict-Transport-Security", out, outsz);
+	reply_release(&r);
+	return v;
+}
+
+/* Behind a terminating proxy (hsts on, no TLS): HSTS unless the trusted
+ * proxy says its client came over plain http. */
+static void test_hsts_behind_proxy(void **state)
+{
+	struct http_cidr lo;
+	struct http_server_opts o = {.hsts = true, .trusted_proxies = &lo, .ntrusted_proxies = 1};
+	struct fixture g = {0};
+	const char *https_xfp[] = {"X-Forwarded-For: 203.0.113.7", "X-Forwarded-Proto: https",
+	                           NULL};
+	const char *http_xfp[] = {"X-Forwarded-For: 203.0.113.7", "X-Forwarded-Proto: http", NULL};
+	const char *http_fwd[] = {"Forwarded: for=203.0.113.7;proto=http", NULL};
+	const char *proto_only[] = {"X-Forwarded-Proto: http", NULL};
+	char v[64];
+
+	(void)state;
+	assert_int_equal(http_cidr_parse(&lo, "127.0.0.1"), 0);
+	start_with(&g, &o);
+	assert_non_null(hsts_with(&g, NULL, v, sizeof(v)));
+	assert_non_null(hsts_with(&g, https_xfp, v, sizeof(v)));
+	assert_null(hsts_with(&g, http_xfp, v, sizeof(v)));
+	assert_null(hsts_with(&g, http_fwd, v, sizeof(v)));
+	/* a scheme without an address to go with it says nothing */
+	assert_non_null(hsts_with(&g, proto_only, v, sizeof(v)));
+	http_server_stop(g.s, 1);
+}
+
+/* A self-signed certificate for 127.0.0.1 (until 2126) and its key, and
+ * another key: test material only. */
+static const char test_cert[] = "-----BEGIN CERTIFICATE-----\n"
+                                "MIIBnjCCAUSgAwIBAgIUcuPlg7gYwysh/j37Zw4YYnKI9aEwCgYIKoZIzj0EAwIw\n"
+                                "GzEZMBcGA1UEAwwQY2FyZWlkLXVuaXQtdGVzdDAgFw0yNjExMjkwMzI5MzBaGA8y\n"
+                                "MTI2MTEwNTAzMjkzMFowGzEZMBcGA1UEAwwQY2FyZWlkLXVuaXQtdGVzdDBZMBMG\n"
+                                "ByqGSM49AgEGCCqGSM49AwEHA0IABKZFfbNUEIh1TnXa/3NEvW5Y93a9zhcFip9K\n"
+                                "5enCNCD2WcukTd4aBJl/dBhcLiLPue931wgkB4hbI3G6+7vXHpejZDBiMB0GA1Ud\n"
+                                "DgQWBBT41/o9MUkPkArME9Cqt+KUwSpVuDAfBgNVHSMEGDAWgBT41/o9MUkPkArM\n"
+                                "E9Cqt+KUwSpVuDAPBgNVHRMBAf8EBTADAQH/MA8GA1UdEQQIMAaHBH8AAAEwCgYI\n"
+                                "KoZIzj0EAwIDSAAwRQIgVC00wngX+tvF7Ext271czSxB+2bWNkJviGMy43EuQfUC\n"
+                                "IQC8dewvRpYyXY+17+rCHp3OaaQWEN24Rl9WvyDEtdZDOA==\n"
+                                "-----END CERTIFICATE-----\n";
+static const char test_key[] = "-----BEGIN PRIVATE KEY-----\n"
+                               "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg7K+vUvKnp/+gAt7O\n"
+                               "86G15hCPSR5VxcAVB5ayuTzNrcKhRANCAASmRX2zVBCIdU512v9zRL1uWPd2vc4X\n"
+                               "BYqfSuXpwjQg9lnLpE3eGgSZf3QYXC4iz7nvd9cIJAeIWyNxuvu71x6X\n"
+                               "-----END PRIVATE KEY-----\n";
+static const char other_key[] = "-----BEGIN PRIVATE KEY-----\n"
+                                "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgxR8hQqbWOjToitut\n"
+                                "sPz5B8WEJVTGyW57UhseVOtyB/GhRANCAASe6FWeP2DsVYhwQku/HuBlDTuwDn9Z\n"
+                                "mA3L8GoYhL11N8JJ6yVB49ohfivs0sjvXMEuWH4SW1dR7HgXnHwuzF1T\n"
+                                "-----END PRIVATE KEY-----\n";
+
+static void write_file(char *path, size_t pathsz, const char *dir, const char *name,
+                       const char *text)
+{
+	FILE *fp;
+
+	snprintf(path, pathsz, "%s/%s", dir, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void test_tls(void **state)
+{
+	const char *base = getenv("CAREID_TEST_TMP");
+	char dir[PATH_MAX], cert[PATH_MAX + 16], key[PATH_MAX + 16], other[PATH_MAX + 16];
+	char missing[PATH_MAX + 16], v[64];
+	struct http_server_opts o = {0};
+	struct fixture g = {0};
+	struct request rq = {.path = "/h"};
+	struct request plain = {.path = "/h", .may_fail = true};
+	struct request tls11 = {.path = "/h",
+	                        .may_fail = true,
+	                        .ssl_version =
+	                            CURL_SSLVERSION_TLSv1_1 | CURL_SSLVERSION_MAX_TLSv1_1};
+	struct request tls12 = {
+	    .path = "/h", .ssl_version = CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2};
+	struct reply r;
+	http_server *s = NULL;
+
+	(void)state;
+	if (base && *base) {
+		assert_true(mkdir(base, 0700) == 0 || errno == EEXIST);
+		snprintf(dir, sizeof(dir), "%s/tls-XXXXXX", base);
+	} else {
+		snprintf(dir, sizeof(dir), "/tmp/careid-tls-XXXXXX");
+	}
+	assert_non_null(mkdtemp(dir));
+	write_file(cert, sizeof(cert), dir, "cert.pem", test_cert);
+	write_file(key, sizeof(key), dir, "key.pem", test_key);
+	write_file(other, sizeof(other), dir, "other.pem", other_key);
+	snprintf(missing, sizeof(missing), "%s/missing.pem", dir);
+
+	/* both or neither; unreadable, mismatched or swapped files */
+	o = (struct http_server_opts){
+	    .addr = "127.0.0.1", .handler = handler, .tls_cert_file = cert};
+	assert_int_equal(http_server_start(&s, &o), CAREID_EINVALID);
+	assert_null(s);
+	o.tls_key_file = missing;
+	assert_int_equal(http_server_start(&s, &o), CAREID_EIO);
+	o.tls_key_file = other;
+	assert_int_equal(http_server_start(&s, &o), CAREID_EINVALID);
+	assert_non_null(strstr(careid_error_last()->message, "the key the certificate's"));
+	o.tls_cert_file = key;
+	o.tls_key_file = cert;
+	assert_int_equal(http_server_start(&s, &o), CAREID_EINVALID);
+	assert_null(s);
+
+	o = (struct http_server_opts){.tls_cert_file = cert, .tls_key_file = key};
+	start_with(&g, &o);
+	assert_true(http_server_tls(g.s));
+	assert_int_equal(strncmp(g.base, "https://", 8), 0);
+	g.cafile = cert;
+	fetch(&g, &rq, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(&r, "remote"), "127.0.0.1");
+	/* HSTS is the caller's choice (careid serve: on with TLS) */
+	assert_null(header(&r, "Strict-Transport-Security", v, sizeof(v)));
+	reply_release(&r);
+	/* TLS 1.2 is served, 1.1 is not */
+	fetch(&g, &tls12, &r);
+	assert_int_equal(r.status, 200);
+	reply_release(&r);
+	fetch(&g, &tls11, &r);
+	assert_int_equal(r.status, 0);
+	reply_release(&r);
+	/* plain http to the TLS port gets no answer */
+	g.base[4] = ':';
+	memmove(g.base + 4, g.base + 5, strlen(g.base + 5) + 1);
+	assert_int_equal(strncmp(g.base, "http://", 7), 0);
+	fetch(&g, &plain, &r);
+	assert_int_equal(r.status, 0);
+	reply_release(&r);
+	http_server_stop(g.s, 1);
+	remove(cert);
+	remove(key);
+	remove(other);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_get_query),           cmocka_unit_test(test_request_ids_differ),
-	    cmocka_unit_test(test_bad_query),           cmocka_unit_test(test_post_form),
-	    cmocka_unit_test(test_post_bad_form),       cmocka_unit_test(test_post_other_type),
-	    cmocka_unit_test(test_body_at_cap),         cmocka_unit_test(test_413_content_length),
-	    cmocka_unit_test(test_413_chunked),         cmocka_unit_test(test_handler_failure),
-	    cmocka_unit_test(test_headers_and_cookies), cmocka_unit_test(test_head_and_redirect),
-	    cmocka_unit_test(test_big_header),          cmocka_unit_test(test_metrics_counted),
-	    cmocka_unit_test(test_start_errors),        cmocka_unit_test(test_graceful_stop),
-	    cmocka_unit_test(test_stop_grace_expires),  cmocka_unit_test(test_ipv6),
+	    cmocka_unit_test(test_get_query),
+	    cmocka_unit_test(test_request_ids_differ),
+	    cmocka_unit_test(test_bad_query),
+	    cmocka_unit_test(test_post_form),
+	    cmocka_unit_test(test_post_bad_form),
+	    cmocka_unit_test(test_post_other_type),
+	    cmocka_unit_test(test_body_at_cap),
+	    cmocka_unit_test(test_413_content_length),
+	    cmocka_unit_test(test_413_chunked),
+	    cmocka_unit_test(test_handler_failure),
+	    cmocka_unit_test(test_headers_and_cookies),
+	    cmocka_unit_test(test_head_and_redirect),
+	    cmocka_unit_test(test_big_header),
+	    cmocka_unit_test(test_metrics_counted),
+	    cmocka_unit_test(test_start_errors),
+	    cmocka_unit_test(test_graceful_stop),
+	    cmocka_unit_test(test_stop_grace_expires),
+	    cmocka_unit_test(test_ipv6),
+	    cmocka_unit_test(test_no_store),
+	    cmocka_unit_test(test_hsts),
+	    cmocka_unit_test(test_trusted_proxy),
+	    cmocka_unit_test(test_tls),
+	    cmocka_unit_test(test_hsts_behind_proxy),
 	};
 	int rc;
 
