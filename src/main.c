@@ -19,7 +19,7 @@ static const struct command {
     {"onboarding", cmd_onboarding, "account add: portal accounts (suppliers, CIS2 reviewers)"},
     {"card", cmd_card, "issue|revoke|list|ca: smartcards from each environment's test CA"},
     {"agent", cmd_agent, "the identity agent: serves a smartcard to careid's sign-in pages"},
-    {"keys", cmd_keys, "rotate|list: an environment's signing keys"},
+    {"keys", cmd_keys, "rotate|list|seal: the environments' signing keys"},
     {"audit", cmd_audit, "verify: check the audit trail's hash chain"},
     {"session", cmd_session, "list|end: SSO sessions"},
 };

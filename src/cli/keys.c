@@ -1,4 +1,4 @@
-/* careid keys rotate|list: an environment's signing keys. */
+/* careid keys rotate|list|seal: the environments' signing keys. */
 #include "cli/cli.h"
 #include "cli/commands.h"
 
@@ -8,6 +8,7 @@
 #include "core/env.h"
 #include "core/error.h"
 #include "crypto/random.h"
+#include "crypto/seal.h"
 #include "oidc/keys.h"
 
 static const struct opt OPTS[] = {
@@ -16,35 +17,54 @@ static const struct opt OPTS[] = {
     {NULL, NULL, NULL, false},
 };
 
-static int run(int argc, char **argv, const char *cmd, const char *usage, const char *desc,
-               int (*fn)(json_t **out, store *s, const char *env))
+static const struct opt SEAL_OPTS[] = {
+    {"env", "ENV", "only ENV's signing keys (default: all, and the server secrets)", false},
+    CLI_STORE_OPTS,
+    {NULL, NULL, NULL, false},
+};
+
+/* keys_list does not read private keys: no key-encryption key to load. */
+static int list(json_t **out, store *s, const struct kek *kek, const char *env)
 {
+	(void)kek;
+	return keys_list(out, s, env);
+}
+
+static int run(int argc, char **argv, const char *cmd, const char *usage, const char *desc,
+               int (*fn)(json_t **out, store *s, const struct kek *kek, const char *env))
+{
+	const struct opt *spec = fn == keys_seal ? SEAL_OPTS : OPTS;
+	struct kek kek = {0};
 	const char *env;
 	store *s = NULL;
 	opts *o = NULL;
 	json_t *out = NULL;
 	int status;
 
-	status = cli_parse(&o, cmd, usage, desc, OPTS, argc - 1, argv + 1);
+	status = cli_parse(&o, cmd, usage, desc, spec, argc - 1, argv + 1);
 	if (status != CLI_CONTINUE)
 		goto out;
 	env = opts_get(o, "env");
-	if (!env || !*env) {
+	if ((!env || !*env) && fn != keys_seal) {
 		status = cli_usage(cmd, "--env is required");
 		goto out;
 	}
-	if (!env_valid(env)) {
+	if (env && !*env)
+		env = NULL;
+	if (env && !env_valid(env)) {
 		status =
 		    cli_usage(cmd, "unknown environment '%s' (mock, int, dep, live, portal)", env);
 		goto out;
 	}
-	if (crypto_init() || cli_open_store(&s, o) || fn(&out, s, env)) {
+	if (crypto_init() || (fn != list && kek_from_env(&kek)) || cli_open_store(&s, o) ||
+	    fn(&out, s, &kek, env)) {
 		status = cli_fail();
 		goto out;
 	}
 	cli_print_json(out);
 	status = 0;
 out:
+	kek_release(&kek);
 	store_free(s);
 	opts_free(o);
 	return status;
@@ -72,16 +92,32 @@ int cmd_keys(int argc, char **argv)
 		    "created_at, retired_at, published_until} (Unix seconds or null); state is\n"
 		    "signing, published (retired, still in the JWKS), expired (retired, out\n"
 		    "of the JWKS) or withdrawn.",
-		    keys_list);
+		    list);
+	if (sub && strcmp(sub, "seal") == 0)
+		return run(
+		    argc, argv, "keys seal", "keys seal [--env ENV] [--db URL]",
+		    "Seals every private key in the store with the key-encryption key in\n"
+		    "CAREID_KEY_ENCRYPTION_KEY (32 random bytes in base64: make one with\n"
+		    "'openssl rand -base64 32'): the signing keys stored plain or sealed with\n"
+		    "CAREID_KEY_ENCRYPTION_KEY_OLD, and the server secrets (whose seal key\n"
+		    "protects the smartcard test CAs' keys and TOTP secrets) unless --env\n"
+		    "names one environment. One transaction, audited as keys.sealed; keys\n"
+		    "already sealed with the current key are left alone, so running it again\n"
+		    "changes nothing. Nothing is written when a key cannot be opened. Prints\n"
+		    "{key_id, env, sealed: [{env, kid, was}], server_secrets: [{name, was}],\n"
+		    "already_sealed} where was is plain or old_key.",
+		    keys_seal);
 	if (sub && (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)) {
-		printf("usage: careid keys rotate|list --env ENV [options]\n\n"
+		printf("usage: careid keys rotate|list --env ENV [options]\n"
+		       "       careid keys seal [--env ENV] [options]\n\n"
 		       "  rotate  a new signing key; the previous one stays published until what\n"
 		       "          it signed has expired\n"
-		       "  list    the signing keys of an environment, as JSON\n\n"
+		       "  list    the signing keys of an environment, as JSON\n"
+		       "  seal    seal the stored private keys with CAREID_KEY_ENCRYPTION_KEY\n\n"
 		       "'careid keys SUBCOMMAND --help' describes each.\n");
 		return 0;
 	}
 	if (!sub)
-		return cli_usage("keys", "a subcommand is required: rotate or list");
-	return cli_usage("keys", "unknown subcommand '%s' (rotate, list)", sub);
+		return cli_usage("keys", "a subcommand is required: rotate, list or seal");
+	return cli_usage("keys", "unknown subcommand '%s' (rotate, list, seal)", sub);
 }

@@ -53,7 +53,7 @@ bool crypto_equal(const void *a, const void *b, size_t len);
 bool crypto_streq(const char *a, const char *b);
 
 /*
- * Authenticated encryption (XChaCha20-Poly1305, libsodium secretbox) of a
+ * Authenticated encryption (XSalsa20-Poly1305, libsodium secretbox) of a
  * short secret that must be recoverable (client_secret_jwt keys). The result
  * is base64url text of a random 24-byte nonce followed by the box; free() it.
  * seal: ETOOBIG over 4096 bytes of plaintext. open: EINVALID when `sealed` is

@@ -1,5 +1,6 @@
 #include "oidc/clients.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,25 +15,41 @@
 #define REDIRECT_URI_MAX 2000
 #define MAX_REDIRECTS    20
 
-static int load_secret(store *s, const char *name, uint8_t out[CRYPTO_KEY_BYTES])
+#define SECRET_AD_MAX 128
+
+static int secret_ad(char ad[SECRET_AD_MAX], const char *name)
+{
+	int n = snprintf(ad, SECRET_AD_MAX, "careid-server-secret-v1|%s", name);
+
+	return n > 0 && n < SECRET_AD_MAX
+	           ? 0
+	           : careid_error_set(CAREID_EINVALID, "server secret name too long");
+}
+
+static int load_secret(store *s, const struct kek *kek, const char *name,
+                       uint8_t out[CRYPTO_KEY_BYTES])
 {
 	static const char sql_insert[] =
 	    "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) "
 	    "ON CONFLICT (name) DO NOTHING";
 	static const char sql_select[] = "SELECT value FROM server_secrets WHERE name = $1";
 	uint8_t fresh[CRYPTO_KEY_BYTES];
-	char text[64];
+	char text[64], ad[SECRET_AD_MAX], what[96], *stored = NULL, *plain = NULL;
 	store_stmt *st = NULL;
 	size_t len = 0;
 	int rc;
 
 	crypto_random_bytes(fresh, sizeof(fresh));
 	rc = crypto_b64url_encode(text, sizeof(text), fresh, sizeof(fresh));
+	if (!rc)
+		rc = secret_ad(ad, name);
+	if (!rc)
+		rc = kek_wrap(&stored, kek, ad, text);
 	if (rc)
-		return rc;
-	rc = store_exec(s, sql_insert, "tti", name, text, clock_now());
+		goto out;
+	rc = store_exec(s, sql_insert, "tti", name, stored, clock_now());
 	if (rc < 0)
-		return rc;
+		goto out;
 	rc = store_query(s, &st, sql_select, "t", name);
 	if (rc)
 		goto out;
@@ -41,25 +58,92 @@ static int load_secret(store *s, const char *name, uint8_t out[CRYPTO_KEY_BYTES]
 		rc = rc ? rc : careid_error_set(CAREID_ESTORE, "server secret %s missing", name);
 		goto out;
 	}
-	rc = crypto_b64url_decode(out, CRYPTO_KEY_BYTES, &len, store_text(st, 0),
-	                          strlen(store_text(st, 0)));
+	snprintf(what, sizeof(what), "server secret %s", name);
+	rc = kek_open(&plain, kek, ad, store_text(st, 0), what);
+	if (!rc)
+		rc = crypto_b64url_decode(out, CRYPTO_KEY_BYTES, &len, plain, strlen(plain));
 	if (!rc && len != CRYPTO_KEY_BYTES)
 		rc = careid_error_set(CAREID_ECRYPTO, "server secret %s has the wrong size", name);
 out:
 	store_done(st);
 	memset(fresh, 0, sizeof(fresh));
+	explicit_bzero(text, sizeof(text));
+	if (plain) {
+		explicit_bzero(plain, strlen(plain));
+		free(plain);
+	}
+	free(stored);
+	return rc;
+}
+
+static const char *const secret_names[] = {"hash_key", "seal_key", "csrf_key"};
+
+int secrets_load_kek(struct secrets *out, store *s, const struct kek *kek)
+{
+	uint8_t *const keys[] = {out->hash_key, out->seal_key, out->csrf_key};
+	int rc = 0;
+
+	out->kek = *kek;
+	for (size_t i = 0; !rc && i < sizeof(keys) / sizeof(keys[0]); i++)
+		rc = load_secret(s, kek, secret_names[i], keys[i]);
 	return rc;
 }
 
 int secrets_load(struct secrets *out, store *s)
 {
-	int rc = load_secret(s, "hash_key", out->hash_key);
+	struct kek kek;
+	int rc = kek_from_env(&kek);
 
 	if (!rc)
-		rc = load_secret(s, "seal_key", out->seal_key);
-	if (!rc)
-		rc = load_secret(s, "csrf_key", out->csrf_key);
+		rc = secrets_load_kek(out, s, &kek);
+	kek_release(&kek);
 	return rc;
+}
+
+int secrets_seal(json_t *sealed, int *already, store *s, const struct kek *kek)
+{
+	static const char sql_select[] = "SELECT value FROM server_secrets WHERE name = $1";
+	static const char sql_update[] = "UPDATE server_secrets SET value = $1 WHERE name = $2";
+	char ad[SECRET_AD_MAX], what[96];
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < sizeof(secret_names) / sizeof(secret_names[0]); i++) {
+		const char *name = secret_names[i];
+		char *plain = NULL, *stored = NULL;
+		enum kek_state state = KEK_PLAIN;
+		store_stmt *st = NULL;
+
+		rc = secret_ad(ad, name);
+		if (!rc)
+			rc = store_query(s, &st, sql_select, "t", name);
+		if (!rc && (rc = store_next(st)) == 1) {
+			snprintf(what, sizeof(what), "server secret %s", name);
+			state = kek_state(kek, store_text(st, 0));
+			rc = state == KEK_CURRENT
+			         ? 0
+			         : kek_open(&plain, kek, ad, store_text(st, 0), what);
+		}
+		store_done(st);
+		if (!rc && state == KEK_CURRENT) {
+			++*already;
+		} else if (!rc && plain) {
+			rc = kek_seal(&stored, kek, ad, plain);
+			if (!rc)
+				rc = store_exec(s, sql_update, "tt", stored, name);
+			if (rc >= 0)
+				rc = json_array_append_new(
+				         sealed, json_pack("{s:s, s:s}", "name", name, "was",
+				                           state == KEK_OLD ? "old_key" : "plain"))
+				         ? careid_error_set(CAREID_ENOMEM, "out of memory")
+				         : 0;
+		}
+		if (plain) {
+			explicit_bzero(plain, strlen(plain));
+			free(plain);
+		}
+		free(stored);
+	}
+	return rc < 0 ? rc : 0;
 }
 
 static char *dup_col(store_stmt *st, int col)
@@ -341,10 +425,13 @@ int client_add(json_t **out, store *s, const struct secrets *sec, const struct c
 	    "secret_sealed, jwks, jwks_uri, id_token_alg, userinfo_alg, "
 	    "backchannel_logout_uri, default_acr, created_at) "
 	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
-	static const char sql_uri[] =
-	    "INSERT INTO client_redirect_uris (env, client_id, uri) VALUES ($1, $2, $3)";
-	static const char sql_logout_uri[] =
-	    "INSERT INTO client_post_logout_uris (env, client_id, uri) VALUES ($1, $2, $3)";
+	/* A URI given twice is stored once. ON CONFLICT rather than ignoring the
+	 * unique violation: on PostgreSQL a failed statement aborts the whole
+	 * transaction. */
+	static const char sql_uri[] = "INSERT INTO client_redirect_uris (env, client_id, uri) "
+	                              "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+	static const char sql_logout_uri[] = "INSERT INTO client_post_logout_uris (env, client_id, "
+	                                     "uri) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 	const char *method = c->auth_method ? c->auth_method : "client_secret_basic";
 	const char *alg = c->id_token_alg ? c->id_token_alg : "RS256";
 	char digits[13], client_id[64], secret[64], hash[CRYPTO_HASH_HEX];
@@ -378,14 +465,10 @@ int client_add(json_t **out, store *s, const struct secrets *sec, const struct c
 	                c->userinfo_alg, c->backchannel_logout_uri, c->default_acr, clock_now());
 	for (size_t i = 0; rc >= 0 && i < c->nredirect; i++) {
 		rc = store_exec(s, sql_uri, "ttt", c->env, client_id, c->redirect_uris[i]);
-		if (rc == CAREID_EEXISTS)
-			rc = 0; /* the same URI given twice */
 	}
 	for (size_t i = 0; rc >= 0 && i < c->npost_logout; i++) {
 		rc =
 		    store_exec(s, sql_logout_uri, "ttt", c->env, client_id, c->post_logout_uris[i]);
-		if (rc == CAREID_EEXISTS)
-			rc = 0;
 	}
 	if (rc < 0) {
 		store_rollback(s);

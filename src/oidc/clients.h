@@ -11,16 +11,43 @@
 #include <stdint.h>
 
 #include "crypto/hash.h"
+#include "crypto/seal.h"
 #include "store/store.h"
 
-/* Process-wide keys kept in the store, created on first use. */
+/* Process-wide keys kept in the store (table server_secrets), created on
+ * first use, and the key-encryption key from the environment. */
 struct secrets {
 	uint8_t hash_key[CRYPTO_KEY_BYTES]; /* keyed hashes of secrets and tokens */
-	uint8_t seal_key[CRYPTO_KEY_BYTES]; /* recoverable secrets (client_secret_jwt) */
+	uint8_t seal_key[CRYPTO_KEY_BYTES]; /* recoverable secrets (client_secret_jwt, TOTP
+	                                       secrets, the smartcard test CAs' keys) */
 	uint8_t csrf_key[CRYPTO_KEY_BYTES]; /* CSRF tokens */
+	struct kek kek; /* seals private keys at rest (crypto/seal.h); may be unset */
 };
 
+/*
+ * Reads the key-encryption key from the environment (kek_from_env(), once,
+ * at start) and loads the server secrets with it: secrets_load_kek(). The
+ * caller wipes `out` when done.
+ */
 int secrets_load(struct secrets *out, store *s);
+
+/*
+ * Loads the server secrets, creating those missing. With a current KEK in
+ * `kek` (copied into out->kek), new ones are stored sealed (additional data
+ * "careid-server-secret-v1|NAME"): the seal key protects the smartcard CAs'
+ * private keys and other recoverable secrets, so it must not lie in the
+ * clear next to them. Stored ones open whether plain or sealed (kek_open()
+ * errors: ELOCKED when sealed and the KEK is not given).
+ */
+int secrets_load_kek(struct secrets *out, store *s, const struct kek *kek);
+
+/*
+ * For `careid keys seal` (inside its transaction): seals with `kek`'s current
+ * KEK each server secret stored plain or sealed with the old KEK. Appends
+ * {"name", "was": "plain"|"old_key"} to `sealed` per secret sealed; adds the
+ * secrets already sealed with the current KEK to `*already`.
+ */
+int secrets_seal(json_t *sealed, int *already, store *s, const struct kek *kek);
 
 struct client {
 	char *env;

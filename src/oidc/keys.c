@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "oidc/clients.h"
 #include "oidc/oidc_int.h"
 
 _Static_assert(KEYS_RETIRED_PUBLISHED == ID_TOKEN_TTL + 300,
@@ -35,6 +36,7 @@ struct keyset_impl {
 
 struct keyring {
 	store *store;
+	const struct kek *kek;
 	char *env;
 	pthread_mutex_t lock; /* guards the three fields below */
 	struct keyset_impl *current;
@@ -103,8 +105,42 @@ static int fingerprint(char **out, store *s, const char *env, int64_t now)
 	return rc;
 }
 
-/* Loads a snapshot of the keys published now. ENOTFOUND when none signs. */
-static int keyset_load(struct keyset_impl **out, store *s, const char *env, int64_t now)
+#define KEY_AD_MAX 512
+
+/* The additional data that binds a sealed key to its row. */
+static int key_ad(char ad[KEY_AD_MAX], const char *env, const char *kid)
+{
+	int n = snprintf(ad, KEY_AD_MAX, "careid-signing-key-v1|%s|%s", env, kid);
+
+	return n > 0 && n < KEY_AD_MAX ? 0 : careid_error_set(CAREID_EINVALID, "key id too long");
+}
+
+/* A stored private key in the clear (plain, or sealed with a KEK given):
+ * `*out` is wiped and freed by the caller with jwk_free(). */
+static int key_open(char **out, const struct kek *kek, const char *env, const char *kid,
+                    const char *stored)
+{
+	char ad[KEY_AD_MAX], what[KEY_AD_MAX];
+	int rc = key_ad(ad, env, kid);
+
+	*out = NULL;
+	snprintf(what, sizeof(what), "signing key %s/%s", env, kid);
+	return rc ? rc : kek_open(out, kek, ad, stored, what);
+}
+
+static void jwk_free(char *jwk)
+{
+	if (jwk) {
+		explicit_bzero(jwk, strlen(jwk));
+		free(jwk);
+	}
+}
+
+/* Loads a snapshot of the keys published now. ENOTFOUND when none signs;
+ * ELOCKED when a key is sealed with a KEK not given (a configuration error
+ * that stops the environment, where a damaged row only drops that key). */
+static int keyset_load(struct keyset_impl **out, store *s, const struct kek *kek, const char *env,
+                       int64_t now)
 {
 	struct keyset_impl *ks = calloc(1, sizeof(*ks));
 	store_stmt *st = NULL;
@@ -121,12 +157,20 @@ static int keyset_load(struct keyset_impl **out, store *s, const char *env, int6
 	rc = store_query(s, &st, sql_published_full, "ti", env, now - KEYS_RETIRED_PUBLISHED);
 	while (!rc && (rc = store_next(st)) == 1) {
 		signing_key *k = NULL;
+		char *jwk = NULL;
 		json_t *pub;
 
 		rc = fingerprint_add(&b, st);
 		if (rc)
 			break;
-		if (signing_key_from_json(&k, store_text(st, 2))) {
+		rc = key_open(&jwk, kek, env, store_text(st, 0), store_text(st, 2));
+		if (rc == CAREID_ELOCKED || rc == CAREID_EUNSUPPORTED || rc == CAREID_ENOMEM)
+			break;
+		if (!rc)
+			rc = signing_key_from_json(&k, jwk);
+		jwk_free(jwk);
+		if (rc) {
+			rc = 0;
 			/* a damaged row must not take the environment down */
 			log_pack(LOG_ERROR, "signing_key_unreadable", "{s:s, s:s, s:s}", "env", env,
 			         "kid", store_text(st, 0), "error", careid_error_last()->message);
@@ -171,29 +215,32 @@ out:
 	return rc;
 }
 
-static int insert_key(store *s, const char *env, const signing_key *k, int64_t now)
+static int insert_key(store *s, const struct kek *kek, const char *env, const signing_key *k,
+                      int64_t now)
 {
 	static const char sql[] = "INSERT INTO signing_keys (env, kid, private_jwk, created_at, "
 	                          "active) VALUES ($1, $2, $3, $4, 1)";
-	char *jwk = NULL;
+	char *jwk = NULL, *stored = NULL, ad[KEY_AD_MAX];
 	int rc = signing_key_to_json(k, &jwk);
 
 	if (!rc)
-		rc = store_exec(s, sql, "ttti", env, signing_key_kid(k), jwk, now);
-	if (jwk) {
-		memset(jwk, 0, strlen(jwk));
-		free(jwk);
-	}
+		rc = key_ad(ad, env, signing_key_kid(k));
+	if (!rc)
+		rc = kek_wrap(&stored, kek, ad, jwk);
+	if (!rc)
+		rc = store_exec(s, sql, "ttti", env, signing_key_kid(k), stored, now);
+	jwk_free(jwk);
+	jwk_free(stored);
 	return rc < 0 ? rc : 0;
 }
 
-static int generate(store *s, const char *env)
+static int generate(store *s, const struct kek *kek, const char *env)
 {
 	signing_key *k = NULL;
 	int rc = signing_key_generate_rsa(&k);
 
 	if (!rc)
-		rc = insert_key(s, env, k, clock_now());
+		rc = insert_key(s, kek, env, k, clock_now());
 	if (!rc)
 		log_pack(LOG_INFO, "signing_key_generated", "{s:s, s:s}", "env", env, "kid",
 		         signing_key_kid(k));
@@ -223,7 +270,7 @@ int keyring_refresh(keyring *kr)
 	/* cheap first: only kids and retirement times */
 	rc = fingerprint(&fp, kr->store, kr->env, now);
 	if (!rc && strcmp(fp, cur->fingerprint) != 0)
-		rc = keyset_load(&fresh, kr->store, kr->env, now);
+		rc = keyset_load(&fresh, kr->store, kr->kek, kr->env, now);
 	pthread_mutex_lock(&kr->lock);
 	if (fresh) {
 		old = kr->current;
@@ -268,7 +315,7 @@ const struct keyset *keyring_get(keyring *kr)
 	return &current_ref(kr)->pub;
 }
 
-int keyring_new(keyring **out, store *s, const char *env)
+int keyring_new(keyring **out, store *s, const char *env, const struct kek *kek)
 {
 	keyring *kr = calloc(1, sizeof(*kr));
 	int rc;
@@ -277,20 +324,21 @@ int keyring_new(keyring **out, store *s, const char *env)
 	if (!kr)
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	kr->store = s;
+	kr->kek = kek;
 	kr->env = strdup(env);
 	if (!kr->env || pthread_mutex_init(&kr->lock, NULL)) {
 		free(kr->env);
 		free(kr);
 		return careid_error_set(CAREID_ENOMEM, "out of memory");
 	}
-	rc = keyset_load(&kr->current, s, env, clock_now());
+	rc = keyset_load(&kr->current, s, kek, env, clock_now());
 	if (rc == CAREID_ENOTFOUND) {
 		/* Two processes starting at once may both generate: both keys are
 		 * published and the newest signs, everywhere once each has looked
 		 * at the store again. */
-		rc = generate(s, env);
+		rc = generate(s, kek, env);
 		if (!rc)
-			rc = keyset_load(&kr->current, s, env, clock_now());
+			rc = keyset_load(&kr->current, s, kek, env, clock_now());
 	}
 	if (rc) {
 		keyring_free(kr);
@@ -311,7 +359,29 @@ void keyring_free(keyring *kr)
 	free(kr);
 }
 
-int keys_rotate(json_t **out, store *s, const char *env)
+/* EINVALID when `env` has sealed keys and `kek` cannot seal the next one. */
+static int check_sealable(store *s, const struct kek *kek, const char *env)
+{
+	static const char sql[] = "SELECT COUNT(*) FROM signing_keys WHERE env = $1 AND "
+	                          "substr(private_jwk, 1, 7) = 'sealed:'";
+	store_stmt *st = NULL;
+	int rc;
+
+	if (kek->set)
+		return 0;
+	rc = store_query(s, &st, sql, "t", env);
+	if (!rc && (rc = store_next(st)) == 1)
+		rc = store_int(st, 0) > 0
+		         ? careid_error_set(CAREID_EINVALID,
+		                            "%s's signing keys are sealed; set %s so the new key "
+		                            "is sealed too",
+		                            env, KEK_ENV)
+		         : 0;
+	store_done(st);
+	return rc;
+}
+
+int keys_rotate(json_t **out, store *s, const struct kek *kek, const char *env)
 {
 	static const char sql_signing[] = "SELECT kid FROM signing_keys WHERE env = $1 AND "
 	                                  "active = 1 AND retired_at IS NULL";
@@ -329,6 +399,9 @@ int keys_rotate(json_t **out, store *s, const char *env)
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 		goto out;
 	}
+	rc = check_sealable(s, kek, env);
+	if (rc)
+		goto out;
 	/* the slow part before the write lock */
 	rc = signing_key_generate_rsa(&k);
 	if (rc)
@@ -354,7 +427,7 @@ int keys_rotate(json_t **out, store *s, const char *env)
 	if (!rc)
 		rc = store_exec(s, sql_retire, "it", now, env);
 	if (rc >= 0)
-		rc = insert_key(s, env, k, now);
+		rc = insert_key(s, kek, env, k, now);
 	if (!rc) {
 		detail = json_pack("{s:s, s:s, s:O}", "env", env, "kid", signing_key_kid(k),
 		                   "retired", kids);
@@ -420,4 +493,115 @@ int keys_list(json_t **out, store *s, const char *env)
 	}
 	*out = list;
 	return 0;
+}
+
+/* Seals one signing key, unless already sealed with the current KEK. */
+static int seal_one(store *s, const struct kek *kek, const char *env, const char *kid,
+                    json_t *sealed, int *already)
+{
+	static const char sql_select[] =
+	    "SELECT private_jwk FROM signing_keys WHERE env = $1 AND kid = $2";
+	static const char sql_update[] =
+	    "UPDATE signing_keys SET private_jwk = $1 WHERE env = $2 AND kid = $3";
+	enum kek_state state = KEK_PLAIN;
+	char *jwk = NULL, *stored = NULL, ad[KEY_AD_MAX];
+	store_stmt *st = NULL;
+	int rc = key_ad(ad, env, kid);
+
+	if (!rc)
+		rc = store_query(s, &st, sql_select, "tt", env, kid);
+	if (!rc && (rc = store_next(st)) == 1) {
+		state = kek_state(kek, store_text(st, 0));
+		rc = state == KEK_CURRENT ? 0 : key_open(&jwk, kek, env, kid, store_text(st, 0));
+	}
+	store_done(st);
+	if (!rc && state == KEK_CURRENT) {
+		++*already;
+	} else if (!rc && jwk) {
+		rc = kek_seal(&stored, kek, ad, jwk);
+		if (!rc)
+			rc = store_exec(s, sql_update, "ttt", stored, env, kid);
+		if (rc >= 0)
+			rc = json_array_append_new(
+			         sealed, json_pack("{s:s, s:s, s:s}", "env", env, "kid", kid, "was",
+			                           state == KEK_OLD ? "old_key" : "plain"))
+			         ? careid_error_set(CAREID_ENOMEM, "out of memory")
+			         : 0;
+	}
+	jwk_free(jwk);
+	jwk_free(stored);
+	return rc < 0 ? rc : 0;
+}
+
+int keys_seal(json_t **out, store *s, const struct kek *kek, const char *env)
+{
+	static const char sql_all[] =
+	    "SELECT env, kid FROM signing_keys ORDER BY env, created_at, kid";
+	static const char sql_env[] =
+	    "SELECT env, kid FROM signing_keys WHERE env = $1 ORDER BY env, created_at, kid";
+	json_t *rows = json_array(), *sealed = json_array(), *secrets = json_array(),
+	       *detail = NULL;
+	store_stmt *st = NULL;
+	int already = 0, rc;
+	char subject[64];
+	size_t i;
+	json_t *row;
+
+	*out = NULL;
+	if (!rows || !sealed || !secrets) {
+		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!kek->set) {
+		rc = careid_error_set(CAREID_EINVALID,
+		                      "%s is not set: nothing to seal with (make one with "
+		                      "'openssl rand -base64 32')",
+		                      KEK_ENV);
+		goto out;
+	}
+	rc = store_begin(s);
+	if (rc)
+		goto out;
+	rc = env ? store_query(s, &st, sql_env, "t", env) : store_query(s, &st, sql_all, "");
+	while (!rc && (rc = store_next(st)) == 1)
+		rc = json_array_append_new(
+		         rows, json_pack("[s, s]", store_text(st, 0), store_text(st, 1)))
+		         ? careid_error_set(CAREID_ENOMEM, "out of memory")
+		         : 0;
+	store_done(st);
+	st = NULL;
+	json_array_foreach(rows, i, row)
+	{
+		if (rc)
+			break;
+		rc = seal_one(s, kek, json_string_value(json_array_get(row, 0)),
+		              json_string_value(json_array_get(row, 1)), sealed, &already);
+	}
+	if (!rc && !env)
+		rc = secrets_seal(secrets, &already, s, kek);
+	if (!rc && (json_array_size(sealed) || json_array_size(secrets))) {
+		detail =
+		    json_pack("{s:o, s:s, s:O, s:O}", "env", env ? json_string(env) : json_null(),
+		              "key_id", kek->id, "sealed", sealed, "server_secrets", secrets);
+		snprintf(subject, sizeof(subject), "keys:%s", env ? env : "*");
+		rc = detail ? audit_record(s, "operator", "keys.sealed", subject, detail)
+		            : careid_error_set(CAREID_ENOMEM, "out of memory");
+	}
+	rc = rc ? (store_rollback(s), rc) : store_commit(s);
+	if (rc)
+		goto out;
+	log_pack(LOG_INFO, "keys_sealed", "{s:s, s:i, s:i, s:i}", "key_id", kek->id, "sealed",
+	         (int)json_array_size(sealed), "server_secrets", (int)json_array_size(secrets),
+	         "already_sealed", already);
+	*out = json_pack("{s:s, s:o, s:O, s:O, s:i}", "key_id", kek->id, "env",
+	                 env ? json_string(env) : json_null(), "sealed", sealed, "server_secrets",
+	                 secrets, "already_sealed", already);
+	rc = *out ? 0 : careid_error_set(CAREID_ENOMEM, "out of memory");
+out:
+	store_done(st);
+	json_decref(rows);
+	json_decref(sealed);
+	json_decref(secrets);
+	json_decref(detail);
+	return rc;
 }

@@ -15,12 +15,19 @@
  *
  * Running servers, on this node or others sharing the store, follow a
  * rotation within about a second, without a restart.
+ *
+ * Private keys are stored as JWK text, sealed with the key-encryption key
+ * when one is given (crypto/seal.h; additional data
+ * "careid-signing-key-v1|ENV|KID"), else plain. Both are read, so a store
+ * written before sealing keeps working; `careid keys seal` seals what is
+ * plain or sealed with the old KEK.
  */
 #ifndef CAREID_OIDC_KEYS_H
 #define CAREID_OIDC_KEYS_H
 
 #include <jansson.h>
 
+#include "crypto/seal.h"
 #include "store/store.h"
 
 /* How long a retired key stays published: ID_TOKEN_TTL (oidc_int.h) + 300. */
@@ -33,9 +40,11 @@
  * "keys.rotated" (actor "operator"). `*out` (new reference) is
  * {"env", "kid", "created_at", "retired": [{"kid", "retired_at",
  * "published_until"}]} (Unix seconds). The first rotation of an environment
- * that has no key yet simply makes one.
+ * that has no key yet simply makes one. The new key is stored sealed with
+ * `kek` when it has a current KEK. Without one, EINVALID when `env` already
+ * has sealed keys (a plain key among sealed ones would be a mistake).
  */
-int keys_rotate(json_t **out, store *s, const char *env);
+int keys_rotate(json_t **out, store *s, const struct kek *kek, const char *env);
 
 /*
  * Every key of environment `env`, newest first: `*out` (new reference) is an
@@ -44,5 +53,19 @@ int keys_rotate(json_t **out, store *s, const char *env);
  * in the JWKS), "expired" (retired, out of the JWKS) or "withdrawn".
  */
 int keys_list(json_t **out, store *s, const char *env);
+
+/*
+ * Seals with `kek`'s current KEK every private key stored plain or sealed
+ * with its old KEK: the signing keys of environment `env` (NULL: of every
+ * environment, and then the server secrets too, see secrets_seal() in
+ * oidc/clients.h), in one transaction audited as "keys.sealed" (actor
+ * "operator") when anything changed. Idempotent: keys already sealed with the
+ * current KEK are left alone. Nothing is written when one key cannot be
+ * opened (ELOCKED: sealed with a KEK not given). EINVALID without a current
+ * KEK. `*out` (new reference) is {"key_id", "env" (or null), "sealed":
+ * [{"env", "kid", "was"}], "server_secrets": [{"name", "was"}],
+ * "already_sealed": N} where "was" is "plain" or "old_key".
+ */
+int keys_seal(json_t **out, store *s, const struct kek *kek, const char *env);
 
 #endif

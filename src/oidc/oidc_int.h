@@ -169,8 +169,10 @@ struct keyset {
 	const char *jwks_text;     /* jwks, compact: the jwks_uri document */
 };
 /* Loads `env`'s keys from `s` (borrowed, outlives the keyring), generating
- * the first key when there is none. */
-int keyring_new(keyring **out, store *s, const char *env);
+ * the first key when there is none, opening and sealing them with `kek`
+ * (borrowed, outlives the keyring; see keys.h). ELOCKED when a key is sealed
+ * with a key-encryption key not given. */
+int keyring_new(keyring **out, store *s, const char *env, const struct kek *kek);
 void keyring_free(keyring *kr);
 /* The current keys, never NULL: a reference, given back with keyset_release(). */
 const struct keyset *keyring_get(keyring *kr);

@@ -54,7 +54,7 @@ static int env_init(provider *p, struct env_state *e, int i, const char *issuer,
 	}
 	e->session_idle = opts->session_idle[i] > 0 ? opts->session_idle[i] : SESSION_IDLE_TTL;
 	e->session_max = opts->session_max[i] > 0 ? opts->session_max[i] : SESSION_MAX_TTL;
-	rc = keyring_new(&e->keys, p->store, e->name);
+	rc = keyring_new(&e->keys, p->store, e->name, &p->secrets.kek);
 	if (!rc)
 		rc = discovery_build(p, e);
 	return rc;

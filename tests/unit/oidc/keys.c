@@ -17,6 +17,9 @@
 #include "oidc/keys.h"
 #include "oidc/oidc_int.h"
 
+/* keys stored plain (tests/unit/oidc/keys_sealed.c seals them) */
+static const struct kek no_kek;
+
 struct fixture {
 	char dir[64];
 	store *s;
@@ -93,7 +96,7 @@ static void test_first_key_generated(void **state)
 	json_t *list = NULL, *doc;
 	char kid[128];
 
-	assert_int_equal(keyring_new(&kr, f->s, "mock"), 0);
+	assert_int_equal(keyring_new(&kr, f->s, "mock", &no_kek), 0);
 	ks = keyring_get(kr);
 	assert_non_null(ks->signer);
 	assert_int_equal(nkeys(ks), 1);
@@ -107,7 +110,7 @@ static void test_first_key_generated(void **state)
 	assert_int_equal(sign_verify(ks, ks->jwks), 0);
 	keyset_release(ks);
 	/* a second process loads the same key */
-	assert_int_equal(keyring_new(&again, f->s, "mock"), 0);
+	assert_int_equal(keyring_new(&again, f->s, "mock", &no_kek), 0);
 	ks = keyring_get(again);
 	assert_string_equal(signing_key_kid(ks->signer), kid);
 	keyset_release(ks);
@@ -132,10 +135,10 @@ static void test_rotation(void **state)
 	keyring *kr = NULL;
 	char old[128], stmt[256];
 
-	assert_int_equal(keyring_new(&kr, f->s, "mock"), 0);
+	assert_int_equal(keyring_new(&kr, f->s, "mock", &no_kek), 0);
 	before = keyring_get(kr);
 	snprintf(old, sizeof(old), "%s", signing_key_kid(before->signer));
-	assert_int_equal(keys_rotate(&rot, f->s, "mock"), 0);
+	assert_int_equal(keys_rotate(&rot, f->s, &no_kek, "mock"), 0);
 	assert_string_not_equal(json_string_value(json_object_get(rot, "kid")), old);
 	assert_int_equal(json_array_size(json_object_get(rot, "retired")), 1);
 	assert_string_equal(json_string_value(json_object_get(
@@ -187,14 +190,14 @@ static void test_withdrawn_and_damaged_keys(void **state)
 	keyring *kr = NULL;
 	char first[128], second[128], stmt[256];
 
-	assert_int_equal(keyring_new(&kr, f->s, "int"), 0);
+	assert_int_equal(keyring_new(&kr, f->s, "int", &no_kek), 0);
 	ks = keyring_get(kr);
 	snprintf(first, sizeof(first), "%s", signing_key_kid(ks->signer));
 	keyset_release(ks);
-	assert_int_equal(keys_rotate(&rot, f->s, "int"), 0);
+	assert_int_equal(keys_rotate(&rot, f->s, &no_kek, "int"), 0);
 	snprintf(second, sizeof(second), "%s", json_string_value(json_object_get(rot, "kid")));
 	json_decref(rot);
-	assert_int_equal(keys_rotate(&rot, f->s, "int"), 0);
+	assert_int_equal(keys_rotate(&rot, f->s, &no_kek, "int"), 0);
 	json_decref(rot);
 	assert_int_equal(keyring_refresh(kr), 0);
 	ks = keyring_get(kr);
@@ -243,7 +246,7 @@ static void test_rotation_audited(void **state)
 	json_t *rot = NULL;
 	store_stmt *st = NULL;
 
-	assert_int_equal(keys_rotate(&rot, f->s, "dep"), 0);
+	assert_int_equal(keys_rotate(&rot, f->s, &no_kek, "dep"), 0);
 	assert_int_equal(
 	    store_query(f->s, &st, "SELECT actor, action, subject, detail FROM audit_events", ""),
 	    0);
@@ -292,11 +295,11 @@ static void test_readers_during_rotations(void **state)
 	char last[128] = "";
 
 	assert_non_null(r);
-	assert_int_equal(keyring_new(&r->kr, f->s, "live"), 0);
+	assert_int_equal(keyring_new(&r->kr, f->s, "live", &no_kek), 0);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, reader, r), 0);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(keys_rotate(&rot, f->s, "live"), 0);
+		assert_int_equal(keys_rotate(&rot, f->s, &no_kek, "live"), 0);
 		snprintf(last, sizeof(last), "%s", json_string_value(json_object_get(rot, "kid")));
 		json_decref(rot);
 		/* the readers notice within about a second */
