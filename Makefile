@@ -1,6 +1,8 @@
 # The user's commands. The build itself is CMake's (CMakeLists.txt).
 #   make run    install dependencies, build, start careid with demo data
-#   make test   the same dependencies, a sanitizer build, unit + e2e + fuzz replays
+#   make test   the same dependencies, a sanitizer build, unit + fuzz replays, the e2e suite
+#               on SQLite and on PostgreSQL (a throwaway server: scripts/with-postgres), the
+#               multi-node tests behind HAProxy
 
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD     ?= build/release
@@ -8,7 +10,8 @@ TESTBUILD ?= build/asan
 LISTEN    ?= 127.0.0.1:8080
 DB        ?= sqlite:var/careid.db
 
-.PHONY: all deps build run test unit e2e format clean bench
+.PHONY: all deps build run test unit e2e e2e-postgres e2e-postgres-run e2e-nodes check-postgres \
+	format clean bench
 
 all: build
 
@@ -33,17 +36,42 @@ test: deps
 	cmake --build $(TESTBUILD) -j$(JOBS)
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREID_TESTS=OFF >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
-	$(MAKE) --no-print-directory unit e2e
+	scripts/with-postgres $(MAKE) --no-print-directory unit check-postgres e2e e2e-postgres \
+		e2e-nodes
 
+# ctest: the PostgreSQL backend's unit tests need CAREID_TEST_PG (skipped without).
 unit:
 	cd $(TESTBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j$(JOBS)
 
+E2E = CAREID_BIN=$(CURDIR)/$(TESTBUILD)/careid \
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	node --test --test-concurrency=$(JOBS) tests/e2e/
+
+# The e2e suite on SQLite (whatever CAREID_TEST_PG says) ...
 e2e:
+	CAREID_TEST_PG= $(E2E)
+
+# ... and on PostgreSQL: every server of the suite gets its own database.
+e2e-postgres:
+	scripts/with-postgres $(MAKE) --no-print-directory e2e-postgres-run
+e2e-postgres-run:
+	$(E2E)
+
+# Two and more careid nodes behind HAProxy on one PostgreSQL: sign-ins across nodes, key
+# rotation, once-only outbox, shared throttling, a node killed and PostgreSQL restarted under
+# load (each file starts its own PostgreSQL, so it can stop it).
+e2e-nodes:
 	CAREID_BIN=$(CURDIR)/$(TESTBUILD)/careid \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		node --test --test-concurrency=$(JOBS) tests/e2e/
+		node --test --test-concurrency=1 tests/nodes/
+
+# Every statement of the modules prepares on PostgreSQL; both dialects' migrations make
+# the same schema.
+check-postgres:
+	scripts/with-postgres sh -c 'scripts/sql-check --admin-url "$$CAREID_TEST_PG" && \
+		scripts/schema-compare && node --test tests/sql/'
 
 # The release build `make build` makes (and careid-hashcost), measured by bench/run
 # against its peers (about 45 minutes; results in bench/results/).

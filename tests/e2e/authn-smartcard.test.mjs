@@ -9,7 +9,6 @@
 // session; the agent's own Origin checks; removing the card (deleting the file, deleting the
 // token) ends the session; a step-up from an authenticator app keeps the session.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { copyFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -123,12 +122,11 @@ async function untilLoginRequired(rp, b, params, agent) {
 }
 
 /** Rows of the store's audit trail after `seq`: [{seq, action, subject, detail}]. */
-function auditSince(server, seq = 0) {
-  const out = execFileSync('sqlite3', ['-json', join(server.dir, 'careid.db'),
-    `SELECT seq, action, subject, detail FROM audit_events WHERE seq > ${Number(seq)} ORDER BY seq`], { encoding: 'utf8' }).trim();
-  return out ? JSON.parse(out).map((r) => ({ ...r, detail: JSON.parse(r.detail) })) : [];
+async function auditSince(server, seq = 0) {
+  const rows = await server.sql(`SELECT seq, action, subject, detail FROM audit_events WHERE seq > ${Number(seq)} ORDER BY seq`);
+  return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) }));
 }
-const auditMark = (server) => auditSince(server).reduce((m, r) => Math.max(m, r.seq), 0);
+const auditMark = async (server) => Number((await server.sql('SELECT COALESCE(MAX(seq), 0) AS m FROM audit_events'))[0].m);
 
 h.test('smartcard in int with no acr_values: AAL3_ANY, amr N3_SMARTCARD, level 3', async (t, server) => {
   const rp = await makeRp(server, undefined, { env: 'int' });
@@ -253,7 +251,7 @@ h.test('Chromium with no agent running: the page says so and submits nothing', a
 
 h.test('smartcard bad input: expired, revoked, foreign CA, another key, replayed challenge, no answer — each refused with its message, no session', async (t, server) => {
   const rp = await makeRp(server);
-  const mark = auditMark(server);
+  const mark = await auditMark(server);
   const expired = await issueCard(server, { name: 'expired', flags: ['--valid-from', '2020-01-01', '--valid-until', '2020-12-31'] });
   const revoked = await issueCard(server, { name: 'revoked', uid: '656005750107' });
   const other = await issueCard(server, { name: 'other-key' });
@@ -306,7 +304,7 @@ h.test('smartcard bad input: expired, revoked, foreign CA, another key, replayed
     assert.ok(!again.setCookies.some((c) => c.name.startsWith('careid_session')), 'no session from a replay');
   });
 
-  const reasons = auditSince(server, mark).filter((r) => r.action === 'signin.failed').map((r) => r.detail.reason);
+  const reasons = (await auditSince(server, mark)).filter((r) => r.action === 'signin.failed').map((r) => r.detail.reason);
   assert.deepEqual(reasons, ['card_expired', 'card_revoked', 'foreign_ca', 'bad_signature', 'agent_not_answering', 'challenge_replayed'],
     'every refusal is in the audit trail with its reason');
 });
@@ -347,7 +345,7 @@ h.test('smartcard removal ends the session: prompt=none then answers login_requi
   await copyFile(demoCard(server, 'mock'), card);
   const rp = await makeRp(server);
   const b = new Browser(server.url);
-  const mark = auditMark(server);
+  const mark = await auditMark(server);
   await withAgent({ card }, async (agent) => {
     const first = await cardFlow(rp, b, agent, { acr_values: 'AAL3_SMARTCARD' });
     const silent = async () => {
@@ -366,7 +364,7 @@ h.test('smartcard removal ends the session: prompt=none then answers login_requi
     assert.equal(status.card, 'removed');
     assert.ok(agent.logs.some((l) => l.includes('"removal_delivered"') && l.includes('"status":200')), `the agent told careid: ${agent.logs.join('\n')}`);
   });
-  const ended = auditSince(server, mark).filter((r) => r.action === 'session.ended');
+  const ended = (await auditSince(server, mark)).filter((r) => r.action === 'session.ended');
   assert.equal(ended.length, 1, JSON.stringify(ended));
   assert.equal(ended[0].subject, `user:${UID}`);
   assert.equal(ended[0].detail.env, 'mock');
@@ -432,7 +430,7 @@ h.test('a card on a PKCS#11 token (SoftHSM): issued onto the token, the agent si
 
   const rp = await makeRp(server, undefined, { env: 'int' });
   const b = new Browser(server.url);
-  const mark = auditMark(server);
+  const mark = await auditMark(server);
   await withAgent({ token }, async (agent) => {
     const status = await (await fetch(`${agent.url}/status`, { signal: AbortSignal.timeout(5000) })).json();
     assert.deepEqual({ card: status.card, uid: status.uid, serial: status.serial }, { card: 'present', uid: UID, serial: issued.serial }, 'the agent holds the token\'s card');
@@ -475,7 +473,7 @@ h.test('a card on a PKCS#11 token (SoftHSM): issued onto the token, the agent si
     assert.equal(second.claims.sub, UID);
     assert.equal(second.claims.acr, 'AAL3_ANY');
   });
-  const ended = auditSince(server, mark).filter((r) => r.action === 'session.ended');
+  const ended = (await auditSince(server, mark)).filter((r) => r.action === 'session.ended');
   assert.equal(ended.length, 1, JSON.stringify(ended));
   assert.equal(ended[0].detail.env, 'int');
   assert.equal(ended[0].detail.reason, 'card_removed');

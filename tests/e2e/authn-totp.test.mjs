@@ -3,8 +3,6 @@
 // sign-in, administrator enrolment, replay and wrong codes, throttling and the
 // audit trail of every attempt.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { setupServer, DEMO_PASSWORD, describeCli } from './lib/careid.mjs';
 import { Browser, describeRes, describePages, textOf } from './lib/browser.mjs';
 import { makeRp } from './lib/rp.mjs';
@@ -172,9 +170,8 @@ h.test('throttling: failed passwords slow down with 429 and Retry-After; every a
   const other = await rp.codeFlow(new Browser(server.url), { user: '656005750109' });
   assert.equal(other.claims.sub, '656005750109');
 
-  const db = join(server.dir, 'careid.db');
-  const rows = execFileSync('sqlite3', [db, "SELECT action, subject, detail FROM audit_events WHERE action LIKE 'signin.%'"], { encoding: 'utf8' })
-    .trim().split('\n').filter((l) => l.includes(uid));
+  const rows = (await server.sql("SELECT action, subject, detail FROM audit_events WHERE action LIKE 'signin.%' ORDER BY seq"))
+    .map((r) => [r.action, r.subject, r.detail].join('|')).filter((l) => l.includes(uid));
   const actions = rows.map((l) => l.split('|')[0]);
   assert.equal(actions.filter((a) => a === 'signin.failed').length, 4, `every failed attempt recorded: ${rows.join('\n')}`);
   assert.equal(actions.filter((a) => a === 'signin.throttled').length, 3, `throttled attempts recorded as such: ${rows.join('\n')}`);
@@ -231,9 +228,8 @@ h.test('security: password guesses at another user inside a transaction are thro
   const b = new Browser(server.url);
   // the attacker's own password proves the first step (a code page for the attacker) ...
   const { page } = await toCodePage(rp, b, { uid: attacker, params: { acr_values: 'AAL2_TOTP' } });
-  const db = join(server.dir, 'careid.db');
-  const recorded = (uid) => Number(execFileSync('sqlite3', [db, `SELECT COUNT(*) FROM audit_events WHERE action IN ('signin.failed', 'signin.throttled') AND subject = 'user:${uid}'`], { encoding: 'utf8' }).trim());
-  const victimBefore = recorded(victim), attackerBefore = recorded(attacker);
+  const recorded = async (uid) => Number((await server.sql(`SELECT COUNT(*) AS n FROM audit_events WHERE action IN ('signin.failed', 'signin.throttled') AND subject = 'user:${uid}'`))[0].n);
+  const victimBefore = await recorded(victim), attackerBefore = await recorded(attacker);
   const seen = [];
   // ... then password guesses at the victim are posted to the same transaction
   for (let i = 0; i < 5; i++) {
@@ -243,8 +239,8 @@ h.test('security: password guesses at another user inside a transaction are thro
   // (the address's own counter may already be high from the file's other tests: a 429 comes
   // by the fifth guess at the latest)
   assert.equal(seen[seen.length - 1], 429, `the guesses are throttled: ${seen}`);
-  assert.equal(recorded(victim) - victimBefore, 5, 'every guess is recorded against the victim');
-  assert.equal(recorded(attacker) - attackerBefore, 0, 'none against the attacker');
+  assert.equal(await recorded(victim) - victimBefore, 5, 'every guess is recorded against the victim');
+  assert.equal(await recorded(attacker) - attackerBefore, 0, 'none against the attacker');
 });
 
 h.test('security: an app being set up belongs to the user whose password started it', async (t, server) => {
@@ -269,11 +265,10 @@ h.test('security: an app being set up belongs to the user whose password started
 h.test('security: a right password before the code is audited; /metrics does not tell unknown usernames apart', async (t, server) => {
   const rp = await makeRp(server);
   const before = await (await fetch(`${server.url}/metrics`)).text();
-  const db = join(server.dir, 'careid.db');
-  const partials = () => Number(execFileSync('sqlite3', [db, `SELECT COUNT(*) FROM audit_events WHERE action = 'signin.partial' AND subject = 'user:${DEMO_TOTP.uid}'`], { encoding: 'utf8' }).trim());
-  const was = partials();
+  const partials = async () => Number((await server.sql(`SELECT COUNT(*) AS n FROM audit_events WHERE action = 'signin.partial' AND subject = 'user:${DEMO_TOTP.uid}'`))[0].n);
+  const was = await partials();
   await toCodePage(rp, new Browser(server.url), { uid: DEMO_TOTP.uid, params: { acr_values: 'AAL2_TOTP' } });
-  assert.equal(partials(), was + 1, 'the password step is in the audit trail');
+  assert.equal(await partials(), was + 1, 'the password step is in the audit trail');
   for (const username of ['910000000003', 'nobody.at.all@nhs.net']) {
     const b = new Browser(server.url);
     const stop = await b.signIn((await rp.authorizationUrl({ scope: 'openid' })).url, { stopAt: 'login' });

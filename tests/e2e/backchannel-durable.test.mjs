@@ -9,8 +9,6 @@
 //      the dead process's claim on the message (its lease, 60 s) must expire first; then the
 //      restarted careid delivers it (about a minute).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { before, after, test } from 'node:test';
 import { startCareid, sleep, USERS } from './lib/careid.mjs';
 import { Browser, describeRes } from './lib/browser.mjs';
@@ -27,11 +25,6 @@ after(async () => {
   await lrp?.close();
 });
 
-/** Rows of the store (sqlite3 -json; WAL lets it read while careid writes). */
-function query(dir, sql) {
-  const out = execFileSync('sqlite3', ['-json', join(dir, 'careid.db'), sql], { encoding: 'utf8' }).trim();
-  return out ? JSON.parse(out) : [];
-}
 
 async function until(what, fn, ms = 10000) {
   const end = Date.now() + ms;
@@ -48,10 +41,16 @@ async function start(port, dir) {
   return s;
 }
 
-/** The back-channel outbox messages and their recorded attempts. */
-function outbox(dir) {
-  return query(dir, "SELECT id, state, attempts FROM outbox WHERE kind = 'backchannel_logout'")
-    .map((m) => ({ ...m, tries: query(dir, `SELECT attempt, ok, detail FROM outbox_attempts WHERE outbox_id = '${m.id}' ORDER BY attempt`) }));
+/**
+ * The back-channel outbox messages and their recorded attempts, read from the store of
+ * `server` (running or killed: a restart on its directory uses the same store).
+ */
+async function outbox(server) {
+  const messages = await server.sql("SELECT id, state, attempts FROM outbox WHERE kind = 'backchannel_logout' ORDER BY created_at, id");
+  const out = [];
+  for (const m of messages)
+    out.push({ ...m, tries: await server.sql(`SELECT attempt, ok, detail FROM outbox_attempts WHERE outbox_id = '${m.id}' ORDER BY attempt`) });
+  return out;
 }
 
 /**
@@ -102,11 +101,11 @@ test('killed after a logout whose first delivery failed: the restarted careid de
     assert.equal(refused.answered, 503);
     assert.equal(refused.claims.sid, claims.sid);
     // …and careid recorded it (killed before that, its lease would hold the message: next test)
-    await until('the first attempt recorded', () => outbox(first.dir)[0]?.tries.length === 1);
+    await until('the first attempt recorded', async () => (await outbox(first))[0]?.tries.length === 1);
     const st = await first.kill();
     assert.equal(st.signal, 'SIGKILL', `killed: ${JSON.stringify(st)}`);
     const killedAt = Date.now();
-    assert.deepEqual(outbox(first.dir).map((m) => [m.state, m.attempts]), [['pending', 1]], 'the token waits in the store');
+    assert.deepEqual((await outbox(first)).map((m) => [m.state, m.attempts]), [['pending', 1]], 'the token waits in the store');
     assert.equal(ep.accepted.length, 0, 'nothing was delivered before the kill');
 
     // the RP is back to normal; careid restarts on the same store and port
@@ -116,8 +115,8 @@ test('killed after a logout whose first delivery failed: the restarted careid de
     const got = await ep.waitFor((r) => r.ok && r.answered === 200, { timeoutMs: 20000, what: 'the logout token after the restart' });
     t.diagnostic(`delivered ${got.at - killedAt} ms after the kill (${ep.received.length} attempts in all)`);
     assertDelivered(got, ep, claims, refused);
-    await until('the delivery recorded', () => outbox(second.dir)[0]?.state === 'delivered');
-    const [m] = outbox(second.dir);
+    await until('the delivery recorded', async () => (await outbox(second))[0]?.state === 'delivered');
+    const [m] = await outbox(second);
     assert.deepEqual(m.tries.map((a) => [a.attempt, a.ok]), [[1, 0], [2, 1]], JSON.stringify(m.tries));
     assert.ok(!first.logs.some((l) => l.includes('"outbox_attempt"') && l.includes('"result":"delivered"')), 'the first process delivered nothing');
     const st2 = await second.stop();
@@ -134,7 +133,7 @@ test('killed in the middle of a delivery: once the dead process\'s lease expires
     const st = await first.kill(); // while the RP has not answered
     assert.equal(st.signal, 'SIGKILL');
     await until('the held request closed by the kill', () => held.released !== undefined);
-    assert.deepEqual(outbox(first.dir).map((m) => [m.state, m.attempts, m.tries.length]), [['pending', 1, 0]], 'claimed, never recorded');
+    assert.deepEqual((await outbox(first)).map((m) => [m.state, m.attempts, m.tries.length]), [['pending', 1, 0]], 'claimed, never recorded');
 
     ep.answer(200);
     const second = ctx.second = await start(port, first.dir);
@@ -142,8 +141,8 @@ test('killed in the middle of a delivery: once the dead process\'s lease expires
     t.diagnostic(`delivered ${got.at - held.at} ms after the interrupted attempt`);
     assert.ok(got.at - held.at >= 55000, `not before the dead process's 60 s lease expired: ${got.at - held.at} ms`);
     assertDelivered(got, ep, claims, held);
-    await until('the delivery recorded', () => outbox(second.dir)[0]?.state === 'delivered');
-    const [m] = outbox(second.dir);
+    await until('the delivery recorded', async () => (await outbox(second))[0]?.state === 'delivered');
+    const [m] = await outbox(second);
     assert.equal(m.attempts, 2, 'the interrupted claim counts as an attempt');
     assert.deepEqual(m.tries.map((a) => [a.attempt, a.ok]), [[2, 1]], JSON.stringify(m.tries));
     const st2 = await second.stop();

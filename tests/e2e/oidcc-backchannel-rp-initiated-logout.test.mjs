@@ -13,7 +13,6 @@
 // not answer within the timeout is retried with backoff and a fresh token, every attempt is in
 // outbox_attempts and in the audit trail.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { copyFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, after } from 'node:test';
@@ -63,24 +62,24 @@ function assertLogoutToken(got, rp, idClaims, what) {
   assert.ok(Math.abs(c.iat - Date.now() / 1000) < 30, `${w}: iat is now`);
 }
 
-/** Rows of the store (sqlite3 -json; WAL lets it read while careid writes). */
-function query(server, sql) {
-  const out = execFileSync('sqlite3', ['-json', join(server.dir, 'careid.db'), sql], { encoding: 'utf8' }).trim();
-  return out ? JSON.parse(out) : [];
-}
+/** Rows of the store (server.sql: careid keeps writing while it is read). */
+const query = (server, sql) => server.sql(sql);
 const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
 
 /** The back-channel outbox messages of session `sid`, with their attempts. */
-function deliveries(server, sid) {
-  return query(server, `SELECT id, state, attempts, payload FROM outbox WHERE kind = 'backchannel_logout' ORDER BY created_at, id`)
+async function deliveries(server, sid) {
+  const messages = (await query(server, `SELECT id, state, attempts, payload FROM outbox WHERE kind = 'backchannel_logout' ORDER BY created_at, id`))
     .map((m) => ({ ...m, payload: JSON.parse(m.payload) }))
-    .filter((m) => m.payload.sid === sid)
-    .map((m) => ({ ...m, tries: query(server, `SELECT attempt, ok, detail FROM outbox_attempts WHERE outbox_id = ${q(m.id)} ORDER BY attempt`) }));
+    .filter((m) => m.payload.sid === sid);
+  const out = [];
+  for (const m of messages)
+    out.push({ ...m, tries: await query(server, `SELECT attempt, ok, detail FROM outbox_attempts WHERE outbox_id = ${q(m.id)} ORDER BY attempt`) });
+  return out;
 }
 
 /** The audit events about the deliveries for session `sid`. */
-function deliveryAudit(server, sid) {
-  return query(server, `SELECT actor, action, detail FROM audit_events WHERE subject = ${q(`session:${sid}`)} ORDER BY seq`)
+async function deliveryAudit(server, sid) {
+  return (await query(server, `SELECT actor, action, detail FROM audit_events WHERE subject = ${q(`session:${sid}`)} ORDER BY seq`))
     .map((r) => ({ ...r, detail: JSON.parse(r.detail) }));
 }
 
@@ -105,11 +104,11 @@ for (const variant of VARIANTS) {
     assert.equal(await sessionAlive(rp, browser), false, 'prompt=none after the logout: login_required');
     // exactly once: delivered, recorded, audited
     assert.deepEqual(await quietFor(ep, 1000), [], `nothing more: ${ep.describe()}`);
-    const [m, ...others] = deliveries(server, claims.sid);
+    const [m, ...others] = await deliveries(server, claims.sid);
     assert.equal(others.length, 0);
     assert.equal(m.state, 'delivered');
     assert.deepEqual(m.tries.map((a) => a.ok), [1]);
-    assert.deepEqual(deliveryAudit(server, claims.sid).map((a) => a.action), ['logout.delivered']);
+    assert.deepEqual((await deliveryAudit(server, claims.sid)).map((a) => a.action), ['logout.delivered']);
   });
 }
 
@@ -136,7 +135,7 @@ h.test('several clients in one session: each that registered a URI gets its own 
   await sleep(1000);
   assert.equal(a.ep.received.length, 1, a.ep.describe());
   assert.equal(c.ep.received.length, 1, c.ep.describe());
-  const sent = deliveries(server, fa.claims.sid).map((m) => m.payload.client_id).sort();
+  const sent = (await deliveries(server, fa.claims.sid)).map((m) => m.payload.client_id).sort();
   assert.deepEqual(sent, [a.rp.client.clientId, c.rp.client.clientId].sort(), 'no message for the client without a back-channel URI');
   const list = await server.cli('session list', ['--env', 'mock', '--all']);
   const s = list.json.find((x) => x.sid === fa.claims.sid);
@@ -151,13 +150,13 @@ h.test('a 400 from the RP is recorded and never retried', async (t, server) => {
   assert.equal(got.answered, 400);
   // the first retry would come 2–2.5 s later (outbox backoff): wait well past it
   assert.deepEqual(await quietFor(ep, 5000), [], `never sent again: ${ep.describe()}`);
-  const [m] = deliveries(server, claims.sid);
+  const [m] = await deliveries(server, claims.sid);
   assert.equal(m.state, 'failed');
   assert.equal(m.attempts, 1);
   assert.equal(m.tries.length, 1);
   assert.equal(m.tries[0].ok, 0);
   assert.match(m.tries[0].detail, /^HTTP 400: \{"error":"invalid_request"/, 'the RP\'s answer is recorded');
-  const audit = deliveryAudit(server, claims.sid);
+  const audit = await deliveryAudit(server, claims.sid);
   assert.deepEqual(audit.map((a) => a.action), ['logout.refused']);
   assert.equal(audit[0].actor, 'system');
   assert.equal(audit[0].detail.status, 400);
@@ -181,10 +180,10 @@ h.test('a 503 is retried with backoff and a fresh token, then delivered; each at
   assert.ok(gaps[0] >= 1000, `backoff before the second attempt: ${gaps[0]} ms`);
   assert.ok(gaps[1] >= 3000 && gaps[1] > gaps[0], `a longer backoff before the third: ${gaps[1]} ms`);
   assert.equal(done.answered, 200);
-  const [m] = deliveries(server, claims.sid);
+  const [m] = await deliveries(server, claims.sid);
   assert.equal(m.state, 'delivered');
   assert.deepEqual(m.tries.map((a) => [a.attempt, a.ok, a.detail?.slice(0, 8)]), [[1, 0, 'HTTP 503'], [2, 0, 'HTTP 503'], [3, 1, 'HTTP 200']]);
-  assert.deepEqual(deliveryAudit(server, claims.sid).map((a) => a.action), ['logout.retry', 'logout.retry', 'logout.delivered']);
+  assert.deepEqual((await deliveryAudit(server, claims.sid)).map((a) => a.action), ['logout.retry', 'logout.retry', 'logout.delivered']);
 });
 
 h.test('an RP that does not answer within the timeout is tried again', async (t, server) => {
@@ -198,7 +197,7 @@ h.test('an RP that does not answer within the timeout is tried again', async (t,
   t.diagnostic(`careid gave up after ${first.released - first.at} ms; next attempt ${done.at - first.released} ms later`);
   assert.ok(first.released - first.at < 15000, 'a short timeout');
   assertLogoutToken(done, rp, claims, 'after the timeout');
-  const [m] = deliveries(server, claims.sid);
+  const [m] = await deliveries(server, claims.sid);
   assert.equal(m.state, 'delivered');
   assert.deepEqual(m.tries.map((a) => a.ok), [0, 1]);
   assert.match(m.tries[0].detail, /timed out|timeout/i, m.tries[0].detail);

@@ -50,8 +50,7 @@ h.test('rp-initiated logout without a hint: an unknown client_id is refused; a k
   const form = assertConfirmPage(res, 'a known client_id, no hint');
   assert.doesNotMatch(res.body, new RegExp(rp.client.name), 'the page does not name a client nobody vouched for');
   await browser.submit(form);
-  const { execFileSync } = await import('node:child_process');
-  const { join } = await import('node:path');
-  const actor = execFileSync('sqlite3', [join(server.dir, 'careid.db'), "SELECT actor FROM audit_events WHERE action = 'session.ended' ORDER BY seq DESC LIMIT 1"], { encoding: 'utf8' }).trim();
+  const [ended] = await server.sql("SELECT actor FROM audit_events WHERE action = 'session.ended' ORDER BY seq DESC LIMIT 1");
+  const actor = ended?.actor;
   assert.equal(actor, (await server.cli('session list', ['--env', 'mock', '--all'])).json[0].uid, 'the person who confirmed is the actor');
 });

@@ -6,8 +6,6 @@
 // key signed still verifies (ID tokens, id_token_hint) until the old key drops out of the JWKS
 // an hour and five minutes after its retirement.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { setupServer, USERS, describeCli, sleep } from './lib/careid.mjs';
@@ -58,8 +56,9 @@ async function jwksUntil(rp, test, what) {
   }
 }
 
-function sqlite(server, statement) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(server.dir, 'careid.db'), statement], { encoding: 'utf8' }).trim();
+/** The rows of a one-column query, one a line (as the sqlite3 CLI printed them). */
+async function sqlLines(server, statement) {
+  return (await server.sql(statement)).map((r) => Object.values(r)[0]).join('\n');
 }
 
 h.test('oidcc-server-rotate-keys: keys rotate on a running server; the old key stays published', async (t, server) => {
@@ -91,7 +90,7 @@ h.test('oidcc-server-rotate-keys: keys rotate on a running server; the old key s
   assert.equal(state[oldKid], 'published', describeCli(list));
   assert.equal(list.json[0].kid, newKid, 'newest first');
   // the rotation is in the audit trail, in the same transaction
-  assert.match(sqlite(server, "SELECT actor || ' ' || subject || ' ' || detail FROM audit_events WHERE action = 'keys.rotated'"),
+  assert.match(await sqlLines(server, "SELECT actor || ' ' || subject || ' ' || detail AS line FROM audit_events WHERE action = 'keys.rotated' ORDER BY seq"),
     new RegExp(`^operator keys:mock .*"kid":"${newKid}".*"retired":\\["${oldKid}"\\]`));
 
   // the running server follows: the new JWKS has the new key (VerifyNewJwksHasNewSigningKey) and
@@ -124,7 +123,7 @@ h.test('oidcc-server-rotate-keys: keys rotate on a running server; the old key s
 
   // An hour and five minutes later the old key drops out; the store's clock is moved instead
   // of waiting.
-  sqlite(server, `UPDATE signing_keys SET retired_at = retired_at - ${RETIRED_PUBLISHED} WHERE env = 'mock' AND kid = '${oldKid}'`);
+  await server.sql(`UPDATE signing_keys SET retired_at = retired_at - ${RETIRED_PUBLISHED} WHERE env = 'mock' AND kid = '${oldKid}'`);
   const after = await jwksUntil(rp, (kids) => !kids.includes(oldKid), 'the old key drops out of the JWKS');
   assert.deepEqual(after, [newKid], 'only the signing key is left');
   const expired = await server.cli('keys list', ['--env', 'mock']);

@@ -11,7 +11,7 @@
 // the checklist gives a generic reason, not curl's text. (The loopback deployments every other
 // e2e test runs keep accepting loopback endpoints: onboarding-environments, -conformance.)
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { before, after, test } from 'node:test';
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
-import { BIN, REPO, DEMO_PASSWORD, DEFAULT_REDIRECT_URI, runCli, describeCli, sleep } from './lib/careid.mjs';
+import { BIN, BACKEND, REPO, DEMO_PASSWORD, DEFAULT_REDIRECT_URI, runCli, describeCli, sleep, sqlRows } from './lib/careid.mjs';
+import * as pg from './lib/pg.mjs';
 import { Browser, describePages, describeRes } from './lib/browser.mjs';
 import { REVIEWER, SAQ_COMPLETE, grantedProduct } from './lib/portal.mjs';
 import { totpAt, currentStep, DEMO_TOTP } from './lib/totp.mjs';
@@ -38,7 +39,13 @@ const receivers = [];
 /** careid serve with an https public URL; resolves once /readyz answers on the bound port. */
 async function start() {
   S.dir = await mkdtemp(join(tmpdir(), 'careid-e2e-policy-'));
-  S.db = `sqlite:${join(S.dir, 'careid.db')}`;
+  // the store: a file in the directory, or a PostgreSQL database of its own (dropped after)
+  if (BACKEND === 'postgres') {
+    S.pgName = `careid_e2e_policy_${randomBytes(8).toString('hex')}`;
+    S.db = await pg.createDatabase(S.pgName);
+  } else {
+    S.db = `sqlite:${join(S.dir, 'careid.db')}`;
+  }
   const args = ['serve', '--listen', '127.0.0.1:0', '--db', S.db, '--demo', '--demo-dir', join(S.dir, 'demo'),
     '--public-url', 'https://careid.test:0', '--mail-file', join(S.dir, 'mail.log')];
   S.child = spawn(BIN, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -74,16 +81,20 @@ async function start() {
 before(start, { timeout: 60000 });
 after(async () => {
   for (const r of receivers) await new Promise((ok) => { r.server.closeAllConnections?.(); r.server.close(() => ok()); });
-  if (!S.child) return;
-  S.child.kill('SIGTERM');
-  const exit = await S.exited;
-  assert.deepEqual(exit, { code: 0, signal: null }, 'careid stops cleanly');
-  await rm(S.dir, { recursive: true, force: true });
+  try {
+    if (!S.child) return;
+    S.child.kill('SIGTERM');
+    const exit = await S.exited;
+    assert.deepEqual(exit, { code: 0, signal: null }, 'careid stops cleanly');
+  } finally {
+    if (S.pgName) await pg.dropDatabase(S.pgName);
+    if (S.dir) await rm(S.dir, { recursive: true, force: true });
+  }
 });
 
 const cli = (command, flags = [], opts) => runCli([...command.split(' '), '--db', S.db, ...flags], opts);
-const sqlite = (statement) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(S.dir, 'careid.db'), statement], { encoding: 'utf8' }).trim();
-const countClients = (env) => Number(sqlite(`SELECT COUNT(*) FROM clients WHERE env = '${env}'`));
+const sql = (statement) => sqlRows(S.db, statement);
+const countClients = async (env) => Number((await sql(`SELECT COUNT(*) AS n FROM clients WHERE env = '${env}'`))[0].n);
 
 /** The portal's JSON API with a bearer token (no cookie, no CSRF token). */
 function bearerApi(token) {
@@ -185,7 +196,7 @@ test('an https deployment refuses loopback, IP and localhost endpoints at regist
     ['backchannel_logout_uri', 'https://public.example@127.0.0.1/bc', BC_HOST_MSG],
   ];
   for (const env of ['int', 'dep']) {
-    const before = countClients(env);
+    const before = await countClients(env);
     for (const [field, value, message] of refusals) {
       const body = field === 'jwks_uri' ? base({ auth_method: 'private_key_jwt', jwks_uri: value }) : base({ [field]: value });
       const r = await a.api.post(clientsPath(product, env), body);
@@ -193,7 +204,7 @@ test('an https deployment refuses loopback, IP and localhost endpoints at regist
       assert.equal(r.json.errors[field], message, `${env} ${field}=${value}`);
       assert.deepEqual(Object.keys(r.json.errors), [field], `${env} ${field}=${value}: only that field`);
     }
-    assert.equal(countClients(env), before, `nothing created in ${env}`);
+    assert.equal(await countClients(env), before, `nothing created in ${env}`);
   }
 
   // public names are accepted; the redirect URI may still be a loopback callback (browsers follow it)
@@ -223,7 +234,7 @@ test('a JWKS URI that leads to loopback all the same is refused when careid conn
 
   // as a row from before the policy, or a public name that resolves to loopback, would
   for (const uri of [`http://127.0.0.1:${local.port}/jwks`, `http://localhost:${local.port}/jwks`]) {
-    sqlite(`UPDATE clients SET jwks_uri = '${uri}' WHERE env = 'int' AND client_id = '${clientId}'`);
+    await sql(`UPDATE clients SET jwks_uri = '${uri}' WHERE env = 'int' AND client_id = '${clientId}'`);
     const mark = S.logs.length;
     const assertion = await new SignJWT({})
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
@@ -253,7 +264,7 @@ test('test logout tokens to a back-channel URI that leads to loopback are refuse
   assert.equal(r.status, 201, r.body);
   const { client_id: clientId, client_secret: secret } = r.json;
   const uri = `http://127.0.0.1:${local.port}/admin/shutdown`;
-  sqlite(`UPDATE clients SET backchannel_logout_uri = '${uri}' WHERE env = 'int' AND client_id = '${clientId}'`);
+  await sql(`UPDATE clients SET backchannel_logout_uri = '${uri}' WHERE env = 'int' AND client_id = '${clientId}'`);
 
   // a session of the client: the demo authenticator-app user signs in to INT
   const b = new Browser(S.public);

@@ -8,9 +8,7 @@
 // pass axe-core's WCAG 2.2 A/AA rules in Chromium. CAREID_SCREENSHOTS=1 saves
 // docs/screenshots/onboarding-environments*.png.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { join } from 'node:path';
 import { after } from 'node:test';
 import { generateKeyPair, exportJWK } from 'jose';
 import { setupServer, sleep, DEMO_PASSWORD } from './lib/careid.mjs';
@@ -42,10 +40,13 @@ const BC_MSG = 'Enter a back-channel logout URI with a valid host name (and port
 const LIVE_MSG = 'You cannot register a Live client yet: technical conformance has not been achieved and the Connection Agreement has not been accepted. Live clients can be registered once technical conformance is achieved and the Connection Agreement accepted.';
 const NO_ENV_MSG = "There is no such environment: a product's clients are registered in int, dep and live.";
 
-function sqlite(server, statement) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(server.dir, 'careid.db'), statement], { encoding: 'utf8' }).trim();
+/** The single value of a one-row, one-column query, as text. */
+async function sqlValue(server, statement) {
+  const rows = await server.sql(statement);
+  assert.equal(rows.length, 1, `one row from ${statement}: ${JSON.stringify(rows)}`);
+  return String(Object.values(rows[0])[0]);
 }
-const countClients = (server, env) => Number(sqlite(server, `SELECT COUNT(*) FROM clients WHERE env = '${env}'`));
+const countClients = async (server, env) => Number(await sqlValue(server, `SELECT COUNT(*) AS n FROM clients WHERE env = '${env}'`));
 const between = (html, id) => decodeEntities(new RegExp(`id="${id}"[^>]*>([^<]*)<`).exec(html)?.[1] ?? '');
 
 /** A product of the account's team, with CIS2 Authentication granted by the reviewer. */
@@ -138,7 +139,7 @@ h.test('refused before CIS2 access; unknown environments are 404; another team n
   }
 
   // a member of another team: no such product
-  const before = countClients(server, 'int');
+  const before = await countClients(server, 'int');
   r = await b.api.get(`/api/v1/products/${product.id}/environments`);
   assert.equal(r.status, 404);
   r = await b.api.post(`/api/v1/products/${product.id}/environments/int/clients`, { name: 'Hijack', redirect_uris: [CB] });
@@ -146,7 +147,7 @@ h.test('refused before CIS2 access; unknown environments are 404; another team n
   assert.equal(r.json.message, 'There is no such product in your team.');
   r = await b.browser.get(`/onboarding/products/${product.id}/environments/int`);
   assert.equal(r.status, 404);
-  assert.equal(countClients(server, 'int'), before, 'nothing created');
+  assert.equal(await countClients(server, 'int'), before, 'nothing created');
 });
 
 h.test('API: an INT client works at once (TOTP user, default class), its secret rotates: old refused, new works', async (t, server) => {
@@ -175,7 +176,7 @@ h.test('API: an INT client works at once (TOTP user, default class), its secret 
   assert.equal(created.discovery, `${server.issuer('int')}/.well-known/openid-configuration`);
   assert.equal(created.id_token_alg, 'PS256');
   assert.equal(created.default_acr, 'AAL2_OR_AAL3_ANY');
-  assert.equal(sqlite(server, `SELECT COUNT(*) FROM audit_events WHERE action = 'env_client.registered' AND subject = 'client:${created.client_id}'`), '1');
+  assert.equal(await sqlValue(server, `SELECT COUNT(*) AS n FROM audit_events WHERE action = 'env_client.registered' AND subject = 'client:${created.client_id}'`), '1');
 
   // a real relying party, right away: no acr_values, so the client's default class applies
   const client = { env: 'int', auth: 'client_secret_basic', clientId: created.client_id, clientSecret: created.client_secret, redirectUris: [CB], redirectUri: CB, idTokenAlg: 'PS256' };
@@ -205,7 +206,7 @@ h.test('API: an INT client works at once (TOTP user, default class), its secret 
   const fresh = r.json.client_secret;
   assert.ok(fresh && fresh !== created.client_secret);
   assert.match(r.json.secret_rotated_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-  assert.equal(sqlite(server, `SELECT COUNT(*) FROM audit_events WHERE action = 'env_client.secret_rotated' AND subject = 'client:${created.client_id}'`), '1');
+  assert.equal(await sqlValue(server, `SELECT COUNT(*) AS n FROM audit_events WHERE action = 'env_client.secret_rotated' AND subject = 'client:${created.client_id}'`), '1');
   const { location, authz } = await ssoCode(rp, browser);
   const code = new URL(location).searchParams.get('code');
   const old = await rp.tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: CB, code_verifier: authz.verifier });
@@ -340,7 +341,7 @@ h.test('bad input: the exact message, nothing created (page and API)', async (t,
     { what: 'an unsigned ID token', values: { id_token_alg: 'none' }, field: 'id_token_alg', message: 'Choose the ID token signing algorithm: RS256, RS384, RS512, PS256, PS384 or PS512' },
     { what: 'no name', values: { name: '' }, field: 'name', message: 'Enter a name for your client' },
   ];
-  const before = countClients(server, 'int');
+  const before = await countClients(server, 'int');
   const listed = (await a.api.get(`${apiBase}/int/clients`)).json.length;
   for (const c of cases) {
     const values = { name: 'Bad one', redirect_uris: CB, ...c.values };
@@ -384,13 +385,13 @@ h.test('bad input: the exact message, nothing created (page and API)', async (t,
   const forged = await a.browser.post(`${list}/int`, { name: 'Forged', redirect_uris: CB });
   assert.equal(forged.status, 403);
 
-  assert.equal(countClients(server, 'int'), before, 'no client was created in INT');
+  assert.equal(await countClients(server, 'int'), before, 'no client was created in INT');
   assert.equal((await a.api.get(`${apiBase}/int/clients`)).json.length, listed);
 });
 
 h.test('Live: refused until technical conformance and the Connection Agreement (page and API)', async (t, server) => {
   const { a, product } = await setup(server);
-  const before = countClients(server, 'live');
+  const before = await countClients(server, 'live');
   let r = await a.api.post(`/api/v1/products/${product.id}/environments/live/clients`, { name: 'Too early', redirect_uris: ['https://wardview.example/cb'] });
   assert.equal(r.status, 403);
   assert.equal(r.json.error, 'live_not_allowed');
@@ -403,7 +404,7 @@ h.test('Live: refused until technical conformance and the Connection Agreement (
   res = await a.browser.post(`/onboarding/products/${product.id}/environments/live`, { csrf, name: 'Too early', redirect_uris: 'https://wardview.example/cb' });
   assert.equal(res.status, 403);
   assert.ok(textOf(res.body).includes(LIVE_MSG));
-  assert.equal(countClients(server, 'live'), before, 'no Live client');
+  assert.equal(await countClients(server, 'live'), before, 'no Live client');
   r = await a.api.get(`/api/v1/products/${product.id}/environments/live/clients`);
   assert.deepEqual(r.json, []);
 });
@@ -416,7 +417,7 @@ h.test('at most 20 clients per product in an environment', async (t, server) => 
   // oidc/ is removed again
   const first = await Promise.all(Array.from({ length: 22 }, (_, i) => post(`DEP ${i + 1}`)));
   assert.deepEqual(first.map((x) => x.status).sort(), [...Array(20).fill(201), 409, 409]);
-  assert.equal(countClients(server, 'dep'), 20, 'no client is left that no product owns');
+  assert.equal(await countClients(server, 'dep'), 20, 'no client is left that no product owns');
   const r = await post('DEP 23');
   assert.equal(r.status, 409);
   assert.equal(r.json.message, 'A product can have at most 20 clients in each environment.');

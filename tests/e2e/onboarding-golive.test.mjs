@@ -14,12 +14,10 @@
 // The plan and its comment go through the plan's API. A Live client exists only once technical
 // conformance is achieved and the Connection Agreement accepted (walked through in other tests):
 // here it is registered with `careid client add --env live` and linked to the product in
-// ob_env_clients with the sqlite3 CLI, as envclients.c links the clients it registers.
+// ob_env_clients with SQL on the store, as envclients.c links the clients it registers.
 // CAREID_SCREENSHOTS=1 saves docs/screenshots/onboarding-golive-*.png.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { startCareid, registerClient, DEMO_PASSWORD, describeCli, sleep } from './lib/careid.mjs';
 import { startSmtp } from './lib/smtp.mjs';
 import { newAccount, approvedSaq, api, portalSignIn, REVIEWER } from './lib/portal.mjs';
@@ -65,7 +63,8 @@ function step(name, fn) {
   });
 }
 
-const sql = (text) => execFileSync('sqlite3', [join(server.dir, 'careid.db'), text], { encoding: 'utf8' });
+/** Rows of `text` on the store as the sqlite3 CLI printed them: columns joined by |, a line each. */
+const sql = async (text) => (await server.sql(text)).map((r) => `${Object.values(r).map((v) => v ?? '').join('|')}\n`).join('');
 const quote = (v) => `'${String(v).replace(/'/g, "''")}'`;
 /** YYYY-MM-DD plus n days. */
 const addDays = (date, n) => new Date(Date.parse(`${date}T00:00:00Z`) + n * 86400000).toISOString().slice(0, 10);
@@ -157,13 +156,13 @@ step('no site can be marked live before the product has a Live client', async ()
   assert.match(textOf(r.body), /A site can be marked live once the product has a Live client/);
   assert.ok(!r.forms.some((f) => f.action.endsWith('/golive')), 'no form to mark a site live');
   assert.match(r.body, /Ward &lt;b&gt;7&lt;&#x2F;b&gt; &amp; &quot;Annexe&quot;/, 'the site name is escaped');
-  assert.equal(sql(`SELECT COUNT(*) FROM ob_sites_live`).trim(), '0');
+  assert.equal((await sql(`SELECT COUNT(*) AS n FROM ob_sites_live`)).trim(), '0');
 });
 
 step('a Live client for the product (and one for nobody), and a Live user with an authenticator app', async () => {
   s.client = await registerClient(server, { env: 'live' });
   s.other = await registerClient(server, { env: 'live' });
-  sql(`INSERT INTO ob_env_clients (env, client_id, product_id, created_by, created_at) VALUES ('live', ${quote(s.client.clientId)}, ${quote(s.product.id)}, ${quote(s.uid)}, ${Math.floor(Date.now() / 1000)});`);
+  await sql(`INSERT INTO ob_env_clients (env, client_id, product_id, created_by, created_at) VALUES ('live', ${quote(s.client.clientId)}, ${quote(s.product.id)}, ${quote(s.uid)}, ${Math.floor(Date.now() / 1000)})`);
   let r = await server.cli('user add', ['--env', 'live', '--uid', LIVE_UID, '--given-name', 'Priya', '--family-name', 'Live'], { input: `${DEMO_PASSWORD}\n` });
   assert.equal(r.code, 0, describeCli(r));
   r = await server.cli(`user authenticators ${LIVE_UID}`, ['--env', 'live', '--add-totp', '--name', 'Phone']);
@@ -253,7 +252,7 @@ step('marking sites live: refusals (future, before the Live client, not a real d
   r = await s.revApi.post(base, { ods_code: 'RXX02' });
   assert.equal(r.status, 403, r.body);
   assert.match(r.json.message, /the CIS2 onboarding team can only view/);
-  assert.equal(sql(`SELECT COUNT(*) FROM ob_sites_live`).trim(), '0', 'nothing saved');
+  assert.equal((await sql(`SELECT COUNT(*) AS n FROM ob_sites_live`)).trim(), '0', 'nothing saved');
 
   r = await s.teamApi.post(base, { ods_code: 'RXX02' });
   assert.equal(r.status, 201, r.body);
@@ -276,7 +275,7 @@ step('marking sites live: refusals (future, before the Live client, not a real d
   page = await s.team.get(r.location);
   assert.match(textOf(page.body), /Northgate Clinic \(RXX03\) is marked live from/);
 
-  const events = sql(`SELECT actor || '|' || subject || '|' || detail FROM audit_events WHERE action = 'site.live' ORDER BY seq`).trim().split('\n');
+  const events = (await sql(`SELECT actor || '|' || subject || '|' || detail AS line FROM audit_events WHERE action = 'site.live' ORDER BY seq`)).trim().split('\n');
   assert.equal(events.length, 2);
   assert.equal(events[0], `${s.uid}|product:${s.product.id}|${JSON.stringify({ live_on: t, name: SITE_NAME, ods_code: 'RXX02', plan_version: 1 })}`);
   r = await s.teamApi.get(`/api/v1/products/${s.product.id}/golive`);

@@ -9,11 +9,9 @@
 // submitted stage, the review page and the agreement. CAREID_SCREENSHOTS=1 saves
 // docs/screenshots/onboarding-nfr*.png.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after } from 'node:test';
-import { setupServer, DEMO_PASSWORD } from './lib/careid.mjs';
+import { setupServer, BACKEND, DEMO_PASSWORD } from './lib/careid.mjs';
 import { startSmtp } from './lib/smtp.mjs';
 import { newAccount, approvedSaq, REVIEWER } from './lib/portal.mjs';
 import { launch, axeWcag, screenshot } from './lib/a11y.mjs';
@@ -64,14 +62,8 @@ async function grantedProduct(account, reviewer, name) {
 /** The product's 'Setup and eligibility' stage submitted through the API and approved. */
 const approvedSetup = (account, reviewer, product) => approvedStage(account, reviewer, product, 'setup', SETUP);
 
-/** Runs SQL on the test's store with the sqlite3 CLI (JSON rows). */
-function sql(server, query, { write = false } = {}) {
-  return new Promise((resolve, reject) => {
-    execFile('/usr/bin/sqlite3', [...(write ? ['-cmd', '.timeout 5000'] : ['-readonly']), '-json', join(server.dir, 'careid.db'), query], (err, out) => {
-      if (err) reject(err); else resolve(out.trim() ? JSON.parse(out) : []);
-    });
-  });
-}
+/** Runs SQL on the test's store (rows as objects; server.sql, either store backend). */
+const sql = (server, query) => server.sql(query);
 
 const openReviews = async (reviewer, stageId) =>
   (await reviewer.get('/api/v1/reviews')).json.open.filter((x) => x.kind === 'stage' && x.subject_id === stageId);
@@ -428,7 +420,7 @@ h.test('non-functional requirements pages: blocked task list, a section with err
 // confirmation leaves (conformance.c's 'technical_conformance' stage approved), so this test can
 // concentrate on the agreement: the form's errors, the acceptance, the e-mail, the audit event,
 // what the CIS2 team sees, and a second acceptance refused.
-h.test('Connection Agreement accepted by an owner once conformance is achieved: errors, e-mail, audit, 409; WCAG 2.2 A/AA', { timeout: 180000, skip: !existsSync('/usr/bin/sqlite3') && 'needs the sqlite3 CLI' }, async (t, server) => {
+h.test('Connection Agreement accepted by an owner once conformance is achieved: errors, e-mail, audit, 409; WCAG 2.2 A/AA', { timeout: 180000, skip: BACKEND === 'sqlite' && !existsSync('/usr/bin/sqlite3') && 'needs the sqlite3 CLI' }, async (t, server) => {
   const owner = await newAccount(server, smtp, { given: 'Alex', family: 'Owner', email: `acc.owner+${pid}@supplier.example` });
   const member = await newAccount(server, smtp, { given: 'Mo', family: 'Member', email: `acc.member+${pid}@supplier.example` });
   const reviewer = await approvedSaq(server, owner);
@@ -443,7 +435,7 @@ h.test('Connection Agreement accepted by an owner once conformance is achieved: 
   const api = `/api/v1/products/${product.id}/agreement`;
 
   const now = Math.floor(Date.now() / 1000);
-  await sql(server, `INSERT INTO ob_stages (id, product_id, stage, questionnaire_version, answers, state, submissions, created_at, updated_at) VALUES ('conf-${pid}', '${product.id}', 'technical_conformance', 1, '{}', 'approved', 1, ${now}, ${now})`, { write: true });
+  await sql(server, `INSERT INTO ob_stages (id, product_id, stage, questionnaire_version, answers, state, submissions, created_at, updated_at) VALUES ('conf-${pid}', '${product.id}', 'technical_conformance', 1, '{}', 'approved', 1, ${now}, ${now})`);
   r = await owner.api.get(api);
   assert.equal(r.json.conformance_achieved, true, 'conformance.c reads the approved confirmation');
   assert.equal(r.json.can_accept, true);
@@ -519,7 +511,7 @@ h.test('Connection Agreement accepted by an owner once conformance is achieved: 
     assert.match(m.body, /accepted the CIS2 Authentication Connection Agreement \(version 1\)/);
     assert.match(m.body, /signing as "Alex Owner"/);
   }
-  const events = await sql(server, `SELECT actor, subject, detail FROM audit_events WHERE action = 'agreement.accepted' AND subject = 'product:${product.id}'`);
+  const events = await sql(server, `SELECT actor, subject, detail FROM audit_events WHERE action = 'agreement.accepted' AND subject = 'product:${product.id}' ORDER BY seq`);
   assert.equal(events.length, 1);
   assert.deepEqual(JSON.parse(events[0].detail), { version: 1, name: 'Alex Owner' });
   assert.equal(events[0].actor, owner.api.me.uid);

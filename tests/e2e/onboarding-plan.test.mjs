@@ -9,8 +9,6 @@
 // (SVG with a text equivalent), an old version, the comments. The server's day is fixed
 // (--review-date 2026-06-01). CAREID_SCREENSHOTS=1 saves docs/screenshots/onboarding-plan*.png.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { after } from 'node:test';
 import { setupServer, sleep, DEMO_PASSWORD } from './lib/careid.mjs';
 import { startSmtp } from './lib/smtp.mjs';
@@ -28,8 +26,12 @@ const h = setupServer({
 });
 after(async () => { await smtp?.stop(); });
 const subjectOf = (m) => (m.headers?.subject || [])[0] || '';
-const sqlite = (server, statement) =>
-  execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(server.dir, 'careid.db'), statement], { encoding: 'utf8' }).trim();
+/** The single value of a one-row, one-column query, as text. */
+async function sqlValue(server, statement) {
+  const rows = await server.sql(statement);
+  assert.equal(rows.length, 1, `one row from ${statement}: ${JSON.stringify(rows)}`);
+  return String(Object.values(rows[0])[0]);
+}
 
 // The team's SAQ: a CIS1 migration, smartcard-only users, national APIs, 12,000 sign-ins a day.
 const SAQ = { cis1_migration: 'yes', authenticators: ['smartcard'], national_apis: ['pds', 'eps'], auths_per_day: '12000', auths_peak_hour: '3000' };
@@ -197,8 +199,8 @@ h.test('plan API: errors save nothing, warnings and advice, versions kept, the C
     [[2, 'cis2', `Thanks (${process.pid}).`], [2, 'team', teamText], [1, 'cis2', cis2Text]], 'newest first, each on its version');
 
   // audit: one event per version and per comment
-  assert.equal(sqlite(server, `SELECT COUNT(*) FROM audit_events WHERE action = 'plan.saved' AND subject = 'product:${product.id}'`), '2');
-  assert.equal(sqlite(server, `SELECT COUNT(*) FROM audit_events WHERE action = 'plan.commented' AND subject = 'product:${product.id}'`), '3');
+  assert.equal(await sqlValue(server, `SELECT COUNT(*) AS n FROM audit_events WHERE action = 'plan.saved' AND subject = 'product:${product.id}'`), '2');
+  assert.equal(await sqlValue(server, `SELECT COUNT(*) AS n FROM audit_events WHERE action = 'plan.commented' AND subject = 'product:${product.id}'`), '3');
 });
 
 async function signIn(page, base, username, password) {

@@ -4,11 +4,9 @@
 // organisations see nothing. Pages and their API twins, bad input with its messages, audit events in
 // the store, and axe-core's WCAG 2.2 A/AA rules on every page in Chromium.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after } from 'node:test';
-import { setupServer } from './lib/careid.mjs';
+import { setupServer, BACKEND } from './lib/careid.mjs';
 import { Browser, decodeEntities, textOf } from './lib/browser.mjs';
 import { startSmtp } from './lib/smtp.mjs';
 import { newAccount, approvedSaq } from './lib/portal.mjs';
@@ -47,14 +45,10 @@ function fieldsOf(form, values) {
 }
 const formOf = (res, action) => res.forms.find((f) => f.method === 'post' && new URL(f.action).pathname === action);
 
-/** Rows of the store (sqlite3 CLI, read-only), or undefined when the CLI is not installed. */
+/** Rows of the store (server.sql), or undefined on SQLite when the sqlite3 CLI is not installed. */
 function sql(query) {
-  if (!existsSync('/usr/bin/sqlite3')) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    execFile('/usr/bin/sqlite3', ['-readonly', '-json', join(h.server.dir, 'careid.db'), query], (err, out) => {
-      if (err) reject(err); else resolve(out.trim() ? JSON.parse(out) : []);
-    });
-  });
+  if (BACKEND === 'sqlite' && !existsSync('/usr/bin/sqlite3')) return Promise.resolve(undefined);
+  return h.server.sql(query);
 }
 
 h.test('organisation and team: SAQ first, one registration per ODS code, invitations accepted once by their addressee', async () => {

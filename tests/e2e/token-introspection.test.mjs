@@ -4,9 +4,7 @@
 // acr, auth_time…); anything else (unknown, revoked, expired, another client's) is exactly
 // {"active": false}; an unregistered or unauthenticated caller gets 401 invalid_client.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { setupServer, USERS } from './lib/careid.mjs';
@@ -117,8 +115,7 @@ h.test('introspection: unknown, malformed, revoked and expired tokens are {"acti
   const { tokens, idToken } = await signedIn(rp);
   assertInactive(await introspectRaw(rp, { token: idToken }), 'an ID token (not a token careid tracks)');
   // expired: aged straight in the store
-  execFileSync('sqlite3', [join(server.dir, 'careid.db'),
-    `PRAGMA busy_timeout = 5000; UPDATE tokens SET expires_at = 1 WHERE kind = 'access' AND client_id = '${rp.client.clientId.replace(/'/g, "''")}'`]);
+  await server.sql(`UPDATE tokens SET expires_at = 1 WHERE kind = 'access' AND client_id = '${rp.client.clientId.replace(/'/g, "''")}'`);
   assertInactive(await introspectRaw(rp, { token: tokens.access_token }), 'an expired access token');
   assert.equal((await introspect(rp, tokens.refresh_token)).active, true, 'its refresh token lives on');
   await revoke(rp, tokens.refresh_token);

@@ -4,9 +4,7 @@
 // of the same grant) with it; another client's token is refused with 400 invalid_grant and keeps
 // working; an unknown token answers 200. Every change is on the audit trail.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { setupServer, USERS, DEMO_PASSWORD } from './lib/careid.mjs';
 import { ALL_VARIANTS, forVariants, makeRp, postRaw, userinfoRaw, assertInvalidToken, assertTokenError, parseChallenge } from './lib/rp.mjs';
@@ -45,16 +43,15 @@ async function signedIn(rp, scope = 'openid profile') {
 }
 
 /** Audit events (action, actor, subject, detail as JSON) with seq > `after`, oldest first. */
-function auditSince(server, after = 0) {
-  const out = execFileSync('sqlite3', ['-json', join(server.dir, 'careid.db'),
-    `SELECT seq, actor, action, subject, detail FROM audit_events WHERE seq > ${Number(after)} ORDER BY seq`], { encoding: 'utf8' }).trim();
-  return (out ? JSON.parse(out) : []).map((e) => ({ ...e, detail: JSON.parse(e.detail) }));
+async function auditSince(server, after = 0) {
+  const rows = await server.sql(`SELECT seq, actor, action, subject, detail FROM audit_events WHERE seq > ${Number(after)} ORDER BY seq`);
+  return rows.map((e) => ({ ...e, detail: JSON.parse(e.detail) }));
 }
-const lastSeq = (server) => Number(execFileSync('sqlite3', [join(server.dir, 'careid.db'), 'SELECT COALESCE(MAX(seq), 0) FROM audit_events'], { encoding: 'utf8' }).trim());
+const lastSeq = async (server) => Number((await server.sql('SELECT COALESCE(MAX(seq), 0) AS n FROM audit_events'))[0].n);
 
 /** Ages every access token of a client past its expiry (straight in the store). */
-function expireAccessTokens(server, clientId) {
-  execFileSync('sqlite3', [join(server.dir, 'careid.db'), `PRAGMA busy_timeout = 5000; UPDATE tokens SET expires_at = 1 WHERE kind = 'access' AND client_id = '${clientId.replace(/'/g, "''")}'`]);
+async function expireAccessTokens(server, clientId) {
+  await server.sql(`UPDATE tokens SET expires_at = 1 WHERE kind = 'access' AND client_id = '${clientId.replace(/'/g, "''")}'`);
 }
 
 async function assertActive(rp, token, active, what) {
@@ -65,7 +62,7 @@ async function assertActive(rp, token, active, what) {
 forVariants(h, 'revocation: a revoked access token stops working, its refresh token does not', async ({ rp, server }) => {
   const { tokens } = await signedIn(rp);
   assert.equal((await userinfoRaw(rp, tokens.access_token)).status, 200, 'the access token works first');
-  const mark = lastSeq(server);
+  const mark = await lastSeq(server);
   await revoke(rp, tokens.access_token, 'access_token');
   assertInvalidToken(await userinfoRaw(rp, tokens.access_token), `[${rp.name}] a revoked access token at userinfo`);
   await assertActive(rp, tokens.access_token, false, `[${rp.name}] the revoked access token`);
@@ -73,7 +70,7 @@ forVariants(h, 'revocation: a revoked access token stops working, its refresh to
   await assertActive(rp, tokens.refresh_token, true, `[${rp.name}] the refresh token of a revoked access token`);
   const n = await rp.refresh(tokens.refresh_token);
   assert.equal((await userinfoRaw(rp, n.access_token)).status, 200, `[${rp.name}] a refreshed access token works`);
-  const events = auditSince(server, mark).filter((e) => e.action === 'token.revoked');
+  const events = (await auditSince(server, mark)).filter((e) => e.action === 'token.revoked');
   assert.equal(events.length, 1, `one token.revoked event: ${JSON.stringify(events)}`);
   assert.equal(events[0].actor, rp.client.clientId);
   assert.equal(events[0].subject, `user:${USERS.single}`);
@@ -86,7 +83,7 @@ forVariants(h, 'revocation: a revoked refresh token takes its family, the access
   const t1 = await rp.refresh(t0.refresh_token); // rotation: t0's refresh token is used up
   assert.equal((await userinfoRaw(rp, t0.access_token)).status, 200, 'both access tokens work before');
   assert.equal((await userinfoRaw(rp, t1.access_token)).status, 200, 'both access tokens work before');
-  const mark = lastSeq(server);
+  const mark = await lastSeq(server);
   await revoke(rp, t1.refresh_token, 'refresh_token');
   const refreshed = await rp.tokenRequest({ grant_type: 'refresh_token', refresh_token: t1.refresh_token });
   assertTokenError(refreshed, 'invalid_grant', `[${rp.name}] refresh with a revoked refresh token`, { status: 400 });
@@ -95,7 +92,7 @@ forVariants(h, 'revocation: a revoked refresh token takes its family, the access
     await assertActive(rp, t, false, `[${rp.name}] ${name}`);
   }
   await assertActive(rp, t1.refresh_token, false, `[${rp.name}] the revoked refresh token`);
-  const events = auditSince(server, mark).filter((e) => e.action === 'token.revoked');
+  const events = (await auditSince(server, mark)).filter((e) => e.action === 'token.revoked');
   assert.equal(events.length, 1, `one token.revoked event: ${JSON.stringify(events)}`);
   assert.equal(events[0].detail.kind, 'refresh');
   assert.equal(events[0].detail.sid, claims.sid, 'the event names the session of the grant');
@@ -116,7 +113,7 @@ h.test('revocation: another client\'s token is refused with 400 invalid_grant an
   const { tokens } = await signedIn(owner);
   for (const v of [BASIC, PKJ]) {
     const other = await makeRp(server, v);
-    const mark = lastSeq(server);
+    const mark = await lastSeq(server);
     for (const [kind, token] of [['access', tokens.access_token], ['refresh', tokens.refresh_token]]) {
       for (const hint of [undefined, `${kind}_token`]) {
         const r = await revokeRaw(other, hint ? { token, token_type_hint: hint } : { token });
@@ -126,7 +123,7 @@ h.test('revocation: another client\'s token is refused with 400 invalid_grant an
         await assert.rejects(revoke(other, token, hint), (e) => e.error === 'invalid_grant', `[${v.name}] openid-client sees the refusal`);
       }
     }
-    const events = auditSince(server, mark);
+    const events = await auditSince(server, mark);
     assert.equal(events.filter((e) => e.action === 'token.revoked').length, 0, `nothing revoked: ${JSON.stringify(events)}`);
     const refused = events.filter((e) => e.action === 'token.revoke_refused');
     assert.equal(refused.length, 8, `each refusal is audited: ${JSON.stringify(events)}`);
@@ -160,7 +157,7 @@ h.test('revocation: unknown, malformed, already revoked and expired tokens answe
   await ok({ token: tokens.refresh_token }, 'the same refresh token again');
   // an expired access token: nothing to revoke, the same answer
   const { tokens: old } = await signedIn(rp);
-  expireAccessTokens(server, rp.client.clientId);
+  await expireAccessTokens(server, rp.client.clientId);
   await ok({ token: old.access_token }, 'an expired access token');
   // another environment's token is unknown here
   const intRp = await makeRp(server, BASIC, { env: 'int' });
@@ -208,13 +205,13 @@ h.test('revocation: bad requests get the standard errors', async (t, server) => 
 
 h.test('audit trail: token.issued, token.refreshed and a replayed refresh token\'s token.family_revoked', async (t, server) => {
   const rp = await makeRp(server, PKJ);
-  const mark = lastSeq(server);
+  const mark = await lastSeq(server);
   const { tokens: t0, claims } = await signedIn(rp, 'openid profile email');
   const t1 = await rp.refresh(t0.refresh_token);
   // the rotated refresh token replayed: the whole family goes
   assertTokenError(await rp.tokenRequest({ grant_type: 'refresh_token', refresh_token: t0.refresh_token }), 'invalid_grant', 'replayed refresh token');
   assertInvalidToken(await userinfoRaw(rp, t1.access_token), 'the family is revoked');
-  const events = auditSince(server, mark).filter((e) => e.action.startsWith('token.'));
+  const events = (await auditSince(server, mark)).filter((e) => e.action.startsWith('token.'));
   assert.deepEqual(events.map((e) => e.action), ['token.issued', 'token.refreshed', 'token.family_revoked'], JSON.stringify(events, null, 1));
   const [issued, refreshed, family] = events;
   for (const e of [issued, refreshed]) {
@@ -240,15 +237,15 @@ h.test('audit trail: a replayed code\'s token.family_revoked', async (t, server)
   const a = await rp.authorizationUrl({ scope: 'openid' });
   const s = await browser.signIn(a.url, { username: USERS.single, password: DEMO_PASSWORD });
   const params = { grant_type: 'authorization_code', code: s.code, redirect_uri: rp.client.redirectUri, code_verifier: a.verifier };
-  const mark = lastSeq(server);
+  const mark = await lastSeq(server);
   const first = await rp.tokenRequest(params);
   assert.equal(first.status, 200, first.text);
   assertTokenError(await rp.tokenRequest(params), 'invalid_grant', 'the code replayed');
-  const events = auditSince(server, mark).filter((e) => e.action.startsWith('token.'));
+  const events = (await auditSince(server, mark)).filter((e) => e.action.startsWith('token.'));
   assert.deepEqual(events.map((e) => e.action), ['token.issued', 'token.family_revoked'], JSON.stringify(events, null, 1));
   assert.equal(events[1].detail.reason, 'code_replayed');
   assert.equal(events[1].detail.tokens_revoked, 2, 'the access and refresh tokens the code gave');
   // a second replay revokes nothing more: no new event
   assertTokenError(await rp.tokenRequest(params), 'invalid_grant', 'the code replayed again');
-  assert.equal(auditSince(server, mark).filter((e) => e.action === 'token.family_revoked').length, 1);
+  assert.equal((await auditSince(server, mark)).filter((e) => e.action === 'token.family_revoked').length, 1);
 });

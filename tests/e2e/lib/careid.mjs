@@ -8,17 +8,24 @@
 
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir, stat, copyFile, rename, readdir, access, readFile, cp } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { before, after, test as nodeTest } from 'node:test';
 import { generateKeyPair, exportJWK } from 'jose';
+import * as pg from './pg.mjs';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = process.env.CAREID_BIN || join(REPO, 'build', 'careid');
 export const E2E_TMP = join(REPO, 'tests', 'e2e', '.tmp');
+/**
+ * The store backend every server of this run uses: PostgreSQL when CAREID_TEST_PG names the
+ * admin URL of a test server (scripts/pg-test-server; `make e2e-postgres`), else SQLite. On
+ * PostgreSQL each server gets its own database, named in its directory's `db-url` file.
+ */
+export const BACKEND = pg.adminUrl() ? 'postgres' : 'sqlite';
 
 /** Password of every demo user (mock and int directories). */
 export const DEMO_PASSWORD = 'careid-demo';
@@ -39,7 +46,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** A timer that does not keep the process alive (for races against timeouts). */
 const guard = (ms, value) => new Promise((r) => setTimeout(r, ms, value).unref());
 
-const LISTEN_RE = /^careid listening on (http:\/\/(?:127\.0\.0\.1|localhost):\d+)$/;
+const LISTEN_RE = /^careid listening on (https?:\/\/(?:127\.0\.0\.1|localhost):\d+)$/;
 
 /**
  * A demo-seeded store made once per careid binary (seeding generates keys and hashes
@@ -50,7 +57,8 @@ const LISTEN_RE = /^careid listening on (http:\/\/(?:127\.0\.0\.1|localhost):\d+
 async function demoTemplate() {
   if (process.env.CAREID_E2E_FRESH) return undefined;
   const st = await stat(BIN);
-  const key = createHash('sha256').update(`${BIN}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 16);
+  // a PostgreSQL template lives on one test server: its URL (port, password) is in the key
+  const key = createHash('sha256').update(`${BIN}\0${st.size}\0${st.mtimeMs}\0${pg.adminUrl() || ''}`).digest('hex').slice(0, 16);
   const dir = join(tmpdir(), `careid-e2e-template-${key}`);
   const ready = join(dir, 'READY');
   const lock = `${dir}.lock`;
@@ -62,12 +70,12 @@ async function demoTemplate() {
     if (mine) {
       try {
         if (await exists(ready)) break;
-        const s = await startCareid({ demo: true, useTemplate: false });
+        const s = await startCareid({ demo: true, useTemplate: false, readyTimeoutMs: 60000 });
         await s.stop({ keepDir: true });
         if (s.exitStatus.code !== 0) throw new Error(`template careid did not exit 0: ${JSON.stringify(s.exitStatus)}`);
         await rm(dir, { recursive: true, force: true });
         await rename(s.dir, dir);
-        await writeFile(ready, `${BIN}\n`);
+        await writeFile(ready, templateOwner());
         await dropStaleTemplates(dir);
       } finally {
         await rm(lock, { recursive: true, force: true });
@@ -83,13 +91,17 @@ async function demoTemplate() {
   return dir;
 }
 
+/** What a template was made for: the binary's path and the PostgreSQL server (runs on other
+ * servers, at the same time, keep their own). */
+const templateOwner = () => `${BIN}\n${pg.adminUrl() || 'sqlite'}\n`;
+
 /** Remove the templates of earlier builds of the same binary (they are never used again). */
 async function dropStaleTemplates(current) {
   for (const name of await readdir(tmpdir())) {
     const d = join(tmpdir(), name);
     if (!name.startsWith('careid-e2e-template-') || name.endsWith('.lock') || d === current) continue;
     try {
-      if ((await readFile(join(d, 'READY'), 'utf8')).trim() === BIN) await rm(d, { recursive: true, force: true });
+      if ((await readFile(join(d, 'READY'), 'utf8')) === templateOwner()) await rm(d, { recursive: true, force: true });
     } catch { /* not ours or being built */ }
   }
 }
@@ -103,11 +115,13 @@ async function dropStaleTemplates(current) {
  */
 export async function startCareid({ demo = true, extraArgs = [], env = {}, readyTimeoutMs = 20000, useTemplate = demo, dir: reuseDir, listen = '127.0.0.1:0' } = {}) {
   const dir = reuseDir || await mkdtemp(join(tmpdir(), 'careid-e2e-'));
-  const db = `sqlite:${join(dir, 'careid.db')}`;
   const template = useTemplate && !reuseDir ? await demoTemplate() : undefined;
+  const db = await storeFor(dir, { reuse: !!reuseDir, template });
   if (template) {
-    for (const f of await readdir(template)) {
-      if (f.startsWith('careid.db')) await copyFile(join(template, f), join(dir, f));
+    if (BACKEND === 'sqlite') {
+      for (const f of await readdir(template)) {
+        if (f.startsWith('careid.db')) await copyFile(join(template, f), join(dir, f));
+      }
     }
     // the demo smartcards the template's seeding wrote
     await cp(join(template, 'demo'), join(dir, 'demo'), { recursive: true }).catch(() => {});
@@ -143,6 +157,9 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
   const fail = async (msg) => {
     killOnExit();
     await exited;
+    process.off('exit', killOnExit);
+    // a store this call made goes with it (CAREID_E2E_KEEP=1 keeps it for a look)
+    if (!reuseDir && !process.env.CAREID_E2E_KEEP) await dropStore(dir, db).catch(() => {});
     throw new Error(`${msg}\n--- careid ${args.join(' ')}\n--- stdout:\n${stdoutLines.join('\n')}\n--- stderr:\n${logs.join('\n')}`);
   };
 
@@ -172,6 +189,7 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
     url,
     origin: new URL(url).origin,
     db,
+    backend: BACKEND,
     dir,
     child,
     logs,
@@ -181,6 +199,11 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
     issuer: (envName = 'mock') => `${url}/realms/${envName}`,
     /** Run a CLI command against this server's store: cli('client add', [...flags]). */
     cli: (command, flags = [], opts) => runCli([...command.split(' '), '--db', db, ...flags], opts),
+    /**
+     * Rows of a query on this server's store, as objects (integers as numbers, NULL as null),
+     * or [] for a statement that returns none. SQL both backends accept.
+     */
+    sql: (statement) => sqlRows(db, statement),
     /** Log lines since index `from` (use logs.length as a mark). */
     logsSince: (from) => logs.slice(from),
     exited,
@@ -199,7 +222,7 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
       } else {
         server.exitStatus = r;
       }
-      if (!keepDir) await rm(dir, { recursive: true, force: true });
+      if (!keepDir) await dropStore(dir, db);
       return server.exitStatus;
     },
     /** SIGKILL (no clean shutdown) and wait; the directory and its store stay (startCareid({dir})). */
@@ -212,6 +235,49 @@ export async function startCareid({ demo = true, extraArgs = [], env = {}, ready
     },
   };
   return server;
+}
+
+/**
+ * The store URL of a server in `dir`: SQLite's file in it, or on PostgreSQL a new database
+ * (a copy of the demo template's, when there is one) whose URL `dir/db-url` keeps for a
+ * restart on the same store.
+ */
+async function storeFor(dir, { reuse, template }) {
+  if (BACKEND === 'sqlite') return `sqlite:${join(dir, 'careid.db')}`;
+  const file = join(dir, 'db-url');
+  if (reuse) return (await readFile(file, 'utf8')).trim();
+  const name = `careid_e2e_${randomBytes(8).toString('hex')}`;
+  const from = template ? new URL((await readFile(join(template, 'db-url'), 'utf8')).trim()).pathname.slice(1) : undefined;
+  let url;
+  for (let tries = 0; ; tries++) {
+    try {
+      url = await pg.createDatabase(name, { template: from });
+      break;
+    } catch (e) { // another copy of the template being made at this moment
+      if (tries === 20 || !/being accessed by other users/.test(e.message)) throw e;
+      await sleep(100 + 50 * tries);
+    }
+  }
+  await writeFile(file, `${url}\n`, { mode: 0o600 });
+  return url;
+}
+
+/** Removes a server's directory and, on PostgreSQL, its database. */
+async function dropStore(dir, db) {
+  if (BACKEND === 'postgres') await pg.dropDatabase(new URL(db).pathname.slice(1));
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Rows of `statement` on store `db` (see server.sql). */
+export async function sqlRows(db, statement) {
+  // rows come back from a query, or from a write with RETURNING
+  const query = /^\s*(SELECT|WITH)\b/i.test(statement) || /\bRETURNING\b/i.test(statement);
+  if (BACKEND === 'sqlite') {
+    const out = await new Promise((res, rej) => execFile('sqlite3', ['-json', '-cmd', '.timeout 5000', db.replace(/^sqlite:/, ''), statement],
+      { encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) => (err ? rej(new Error(`sqlite3: ${stderr || err.message}`)) : res(stdout))));
+    return out.trim() ? JSON.parse(out) : [];
+  }
+  return query ? pg.sqlJson(db, statement) : pg.sql(db, statement);
 }
 
 /**
