@@ -36,8 +36,10 @@ test: deps
 	cmake --build $(TESTBUILD) -j$(JOBS)
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREID_TESTS=OFF >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
-	scripts/with-postgres $(MAKE) --no-print-directory unit check-postgres e2e e2e-postgres \
-		e2e-nodes
+	scripts/with-postgres $(MAKE) --no-print-directory unit check-postgres
+	@echo "e2e: the suite on SQLite and on PostgreSQL side by side; each one's output when it ends"
+	scripts/with-postgres $(MAKE) --no-print-directory -j2 --output-sync=target e2e e2e-postgres-run
+	$(MAKE) --no-print-directory e2e-nodes
 
 # ctest: the PostgreSQL backend's unit tests need CAREID_TEST_PG (skipped without).
 unit:

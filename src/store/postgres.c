@@ -12,9 +12,10 @@
  *   a write outside a transaction (run as its own short transaction). As on
  *   SQLite with BEGIN IMMEDIATE, a transaction therefore never sees data
  *   change under it and never fails half-way on a conflict; reads never wait.
- * - A failed statement inside a transaction undoes only itself (a savepoint
+ * - A failed write inside a transaction undoes only itself (a savepoint
  *   around each write), so a caller may go on after, say, CAREID_EEXISTS,
- *   where PostgreSQL alone would refuse every later statement.
+ *   where PostgreSQL alone would refuse every later statement. A failed read
+ *   (a timeout, bad input) still ends the transaction: its commit fails.
  * - Parameters are typed from the type string ('t' text, 'i' int8, 'b'
  *   bytea), so "$1 IS NULL" and comparisons need no casts; results come as
  *   text (integers parsed, bytea unescaped).
@@ -153,11 +154,61 @@ static int pg_session_start(struct pg_conn *c)
 	return pg_simple(c, PG_SESSION_SQL, PGRES_COMMAND_OK);
 }
 
+/*
+ * Checks the URL once, before any connection: libpq's own messages about a
+ * URL it cannot parse quote the URL (password included), so careid says what
+ * is wrong in its own words. A host holding '@' is a password with an '@' not
+ * percent-encoded: it would go out as a DNS lookup.
+ */
+static int pg_setup(const char *url)
+{
+	PQconninfoOption *opts;
+	char *msg = NULL;
+	int rc = 0;
+
+	opts = PQconninfoParse(url, &msg);
+	PQfreemem(msg);
+	if (!opts)
+		return careid_error_set(CAREID_EINVALID,
+		                        "store: the PostgreSQL URL does not parse (percent-encode "
+		                        "any of / @ %% : ? # [ ] in the user name or password)");
+	for (PQconninfoOption *o = opts; o->keyword && rc == 0; o++) {
+		if (!o->val)
+			continue;
+		if (strcmp(o->keyword, "host") == 0 && strchr(o->val, '@'))
+			rc = careid_error_set(
+			    CAREID_EINVALID,
+			    "store: the PostgreSQL URL's host holds '@' (percent-encode "
+			    "an '@' in the password as %%40)");
+		/* "user:pass/word@host" parses as host "user", port "pass". */
+		if (strcmp(o->keyword, "port") == 0 && o->val[strspn(o->val, "0123456789,")])
+			rc = careid_error_set(
+			    CAREID_EINVALID,
+			    "store: the PostgreSQL URL's port is not a number (percent-"
+			    "encode any of / @ : in the user name or password)");
+	}
+	PQconninfoFree(opts);
+	return rc;
+}
+
 static int pg_open(struct store_conn **out, const char *url)
 {
-	/* connect_timeout first: the URL's own settings override it. */
-	static const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-	const char *values[] = {"5", "careid", url, NULL};
+	/*
+	 * Defaults first: the URL's own settings override them. Keepalives and
+	 * a TCP user timeout so that a database host that vanished (a failover,
+	 * a partition) fails statements in seconds rather than when the kernel
+	 * gives up, minutes later, with every worker thread waiting on it.
+	 */
+	static const char *const keys[] = {"connect_timeout",
+	                                   "application_name",
+	                                   "keepalives",
+	                                   "keepalives_idle",
+	                                   "keepalives_interval",
+	                                   "keepalives_count",
+	                                   "tcp_user_timeout",
+	                                   "dbname",
+	                                   NULL};
+	const char *values[] = {"5", "careid", "1", "10", "5", "3", "15000", url, NULL};
 	struct pg_conn *c;
 	int rc;
 
@@ -484,6 +535,11 @@ static int pg_script(struct store_conn *base, const char *sql)
 
 	if (rc < 0)
 		return rc;
+	/* A migration may rebuild a big table: no statement timeout for it
+	 * (SET LOCAL: only for the migration's own transaction). */
+	if (c->in_tx &&
+	    (rc = pg_simple(c, "SET LOCAL statement_timeout = 0", PGRES_COMMAND_OK)) < 0)
+		return rc;
 	/* Several statements; the result is the last one's, and an error stops
 	 * the rest. */
 	res = PQexec(c->db, sql);
@@ -663,7 +719,7 @@ static size_t pg_cached(struct store_conn *base)
 
 const struct store_ops store_postgres_ops = {
     .dialect = "postgres",
-    .setup = NULL,
+    .setup = pg_setup,
     .open = pg_open,
     .close = pg_close,
     .exec = pg_exec,

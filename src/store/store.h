@@ -79,8 +79,10 @@ void store_done(store_stmt *st);
  * Transactions on this thread's connection. store_begin() takes the write lock
  * at once (BEGIN IMMEDIATE on SQLite; an advisory lock every process shares on
  * PostgreSQL), so a transaction never fails half-way on a lock upgrade and
- * sees no other writer's changes while it runs. A statement that fails inside
- * a transaction undoes only itself. Nesting is not supported.
+ * sees no other writer's changes while it runs. A write that fails inside a
+ * transaction (CAREID_EEXISTS, say) undoes only itself; after a failed read,
+ * roll back (on PostgreSQL the transaction can no longer commit). Nesting is
+ * not supported.
  */
 int store_begin(store *s);
 int store_commit(store *s);

@@ -370,6 +370,13 @@ static void test_reconnect(void **state)
 	assert_true(store_ping(fx.s));
 }
 
+static const char *const bad_urls[] = {
+    "postgres://careid:S3cr%zzet@127.0.0.1:1/db",     /* a bad %-escape */
+    "postgres://careid:p@ssw0rd@127.0.0.1:1/careid",  /* an '@' not encoded */
+    "postgres://careid:Secr3t/Pw@127.0.0.1:1/careid", /* a '/': port "Secr3t" */
+    "postgres://careid:Secr3t@[::1:5432/careid",      /* a broken bracket */
+};
+
 static void test_unreachable(void **state)
 {
 	store *s = NULL;
@@ -381,6 +388,16 @@ static void test_unreachable(void **state)
 	assert_non_null(careid_error_last());
 	/* The password never reaches an error message. */
 	assert_null(strstr(careid_error_last()->message, ":pw@"));
+
+	/* Passwords that break the URL: careid's own message, none of it quoted
+	 * (libpq's would quote the URL, and look the host up in the DNS). */
+	for (size_t i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++) {
+		assert_int_equal(store_open(&s, bad_urls[i]), CAREID_EINVALID);
+		assert_null(s);
+		assert_null(strstr(careid_error_last()->message, "S3cr"));
+		assert_null(strstr(careid_error_last()->message, "ssw0rd"));
+		assert_null(strstr(careid_error_last()->message, "Secr3t"));
+	}
 }
 
 int main(void)
