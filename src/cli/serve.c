@@ -78,11 +78,13 @@ static const struct opt spec[] = {
     {"tls-key", "FILE", "PEM private key of --tls-cert, unencrypted (no passphrase support)",
      false},
     {"trusted-proxy", "CIDR",
-     "believe Forwarded / X-Forwarded-For from this proxy address or range (e.g. 10.0.0.0/8, "
-     "::1)",
-     true},
+     "believe --proxy-header from this proxy address or range (e.g. 10.0.0.0/8, ::1)", true},
     {"trusted-proxies", "CIDR,...",
      "the same as a comma-separated list (CAREID_TRUSTED_PROXIES); --trusted-proxy replaces it",
+     false},
+    {"proxy-header", "HEADER",
+     "the header the trusted proxies write: x-forwarded-for (default; with X-Forwarded-Proto) "
+     "or forwarded (RFC 7239); the other is never read",
      false},
     CLI_STORE_OPTS,
     {NULL, NULL, NULL, false},
@@ -183,11 +185,12 @@ static int add_proxy(struct http_cidr *list, size_t *n, const char *s, size_t le
 		                        (int)len, s);
 	memcpy(item, s, len);
 	item[len] = '\0';
-	if (http_cidr_parse(&list[*n], item))
-		return careid_error_set(CAREID_EINVALID,
-		                        "--trusted-proxy: '%s' is not an IPv4 or IPv6 address or "
-		                        "CIDR range (e.g. 10.0.0.0/8, 2001:db8::/32)",
-		                        item);
+	if (http_cidr_parse(&list[*n], item)) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", careid_error_last()->message);
+		return careid_error_set(CAREID_EINVALID, "--trusted-proxy: %s", why);
+	}
 	(*n)++;
 	return 0;
 }
@@ -380,6 +383,7 @@ static int serve(opts *o)
 	struct provider_opts po = {0};
 	struct http_cidr proxies[HTTP_MAX_TRUSTED_PROXIES];
 	size_t nproxies = 0;
+	enum http_proxy_header proxy_header = HTTP_PROXY_HEADER_X_FORWARDED_FOR;
 	const char *public_opt = opts_get(o, "public-url");
 	char addr[64], host[256], *public_url = NULL;
 	const char *threads = opts_get(o, "threads");
@@ -403,6 +407,11 @@ static int serve(opts *o)
 		rc = parse_long(threads, 1, 256, &nthreads);
 	if (!rc)
 		rc = trusted_proxies(o, proxies, &nproxies);
+	if (!rc && http_proxy_header_parse(&proxy_header,
+	                                   opts_get_or(o, "proxy-header", "x-forwarded-for")))
+		rc = careid_error_set(CAREID_EINVALID,
+		                      "--proxy-header is x-forwarded-for or forwarded, not '%s'",
+		                      opts_get(o, "proxy-header"));
 	if (!rc && !opts_get(o, "tls-cert") != !opts_get(o, "tls-key"))
 		rc = careid_error_set(CAREID_EINVALID, "--tls-cert and --tls-key go together");
 	if (rc)
@@ -461,6 +470,7 @@ static int serve(opts *o)
 	so.hsts = so.tls_cert_file || (public_opt && strncmp(public_opt, "https://", 8) == 0);
 	so.trusted_proxies = proxies;
 	so.ntrusted_proxies = nproxies;
+	so.proxy_header = proxy_header;
 	rc = http_server_start(&srv, &so);
 	if (rc)
 		goto out;
@@ -533,9 +543,10 @@ static int serve(opts *o)
 	atomic_store(&app.provider, p);
 	printf("careid listening on %s\n", public_url);
 	fflush(stdout);
-	log_pack(LOG_INFO, "listening", "{s:s, s:s, s:i, s:b, s:i}", "url", public_url, "addr",
+	log_pack(LOG_INFO, "listening", "{s:s, s:s, s:i, s:b, s:i, s:s}", "url", public_url, "addr",
 	         addr, "port", http_server_port(srv), "tls", http_server_tls(srv),
-	         "trusted_proxies", (int)nproxies);
+	         "trusted_proxies", (int)nproxies, "proxy_header",
+	         proxy_header == HTTP_PROXY_HEADER_FORWARDED ? "forwarded" : "x-forwarded-for");
 	if (opts_flag(o, "demo"))
 		print_banner(public_url, seed);
 	/* Between signals, every few seconds: sessions past their timeouts end
@@ -590,9 +601,9 @@ int cmd_serve(int argc, char **argv)
 		    "HTTPS: --tls-cert and --tls-key (an encrypted key is not supported), or a "
 		    "terminating proxy\nin front and an https --public-url; either way every "
 		    "answer carries Strict-Transport-Security.\nBehind proxies, "
-		    "--trusted-proxy names those whose Forwarded (else X-Forwarded-For) header "
-		    "gives\nthe client's address (sign-in throttling, audit); a proxy that "
-		    "writes X-Forwarded-For only must\ndrop a client's Forwarded header.",
+		    "--trusted-proxy names those whose --proxy-header (X-Forwarded-For by "
+		    "default, or\nForwarded) gives the client's address (sign-in throttling, "
+		    "audit); the other header is ignored.",
 		    spec);
 		opts_free(o);
 		return 0;

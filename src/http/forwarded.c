@@ -53,14 +53,67 @@ static bool addr_parse(const char *s, unsigned char out[16], bool *v4)
 	return inet_pton(AF_INET6, s, out) == 1;
 }
 
+static const unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
 static void addr_format(const unsigned char a[16], char out[HTTP_ADDR_MAX])
 {
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-	if (memcmp(a, mapped, sizeof(mapped)) == 0)
+	if (memcmp(a, mapped_prefix, sizeof(mapped_prefix)) == 0)
 		inet_ntop(AF_INET, a + 12, out, HTTP_ADDR_MAX);
 	else
 		inet_ntop(AF_INET6, a, out, HTTP_ADDR_MAX);
+}
+
+static bool in_list(const struct http_cidr *list, size_t n, const unsigned char a[16])
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned full = list[i].bits / 8, rest = list[i].bits % 8;
+
+		if (memcmp(a, list[i].addr, full) != 0)
+			continue;
+		if (rest && (a[full] & (unsigned char)(0xff00 >> rest)) != list[i].addr[full])
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * A range that would make every client (or nearly) a trusted proxy, which
+ * then names any address it likes: refused. IPv4 is kept as IPv4-mapped
+ * IPv6, so an IPv6 range holding ::ffff:0:0/96 (::/8, or what
+ * "::ffff:10.0.0.0/8" means: the prefix counts all 128 bits) trusts every
+ * IPv4 client too. `ipv4`: the range was written as IPv4 or IPv4-mapped.
+ */
+static int too_wide(const struct http_cidr *c, const char *s, bool ipv4)
+{
+	static const unsigned char any_v4[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (ipv4 && c->bits < 96)
+		return careid_error_set(
+		    CAREID_EINVALID,
+		    "'%s' is an IPv4-mapped address with a prefix under 96 "
+		    "bits, which holds every IPv4 address: write IPv4 ranges as "
+		    "IPv4 (10.0.0.0/8)",
+		    s);
+	if (ipv4 && c->bits < 96 + 8)
+		return careid_error_set(CAREID_EINVALID,
+		                        "'%s' trusts (nearly) every IPv4 address as a proxy: name "
+		                        "the proxies' addresses or their subnet",
+		                        s);
+	if (ipv4)
+		return 0;
+	if (c->bits < 7)
+		return careid_error_set(CAREID_EINVALID,
+		                        "'%s' trusts (nearly) every address as a proxy: name the "
+		                        "proxies' addresses or their subnet",
+		                        s);
+	if (c->bits < 96 && in_list(c, 1, any_v4))
+		return careid_error_set(
+		    CAREID_EINVALID,
+		    "'%s' holds every IPv4 address (as IPv4-mapped "
+		    "::ffff:0:0/96): name the proxies' addresses or their subnet",
+		    s);
+	return 0;
 }
 
 int http_cidr_parse(struct http_cidr *out, const char *s)
@@ -69,7 +122,7 @@ int http_cidr_parse(struct http_cidr *out, const char *s)
 	const char *slash = strchr(s, '/');
 	size_t hn = slash ? (size_t)(slash - s) : strlen(s);
 	unsigned bits, max;
-	bool v4;
+	bool v4, ipv4;
 
 	memset(out, 0, sizeof(*out));
 	if (hn == 0 || hn >= sizeof(host))
@@ -78,6 +131,8 @@ int http_cidr_parse(struct http_cidr *out, const char *s)
 	host[hn] = '\0';
 	if (!addr_parse(host, out->addr, &v4))
 		goto bad;
+	/* IPv4, or an IPv4-mapped IPv6 address: an IPv4 range */
+	ipv4 = memcmp(out->addr, mapped_prefix, sizeof(mapped_prefix)) == 0;
 	max = v4 ? 32 : 128;
 	bits = max;
 	if (slash) {
@@ -101,26 +156,15 @@ int http_cidr_parse(struct http_cidr *out, const char *s)
 		if (keep < 8)
 			out->addr[i] &= (unsigned char)(0xff00 >> keep);
 	}
-	return 0;
+	if (too_wide(out, s, ipv4) == 0)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	return CAREID_EINVALID;
 bad:
 	return careid_error_set(CAREID_EINVALID,
 	                        "'%s' is not an IPv4 or IPv6 address or CIDR range (e.g. "
 	                        "10.0.0.0/8, 2001:db8::/32)",
 	                        s);
-}
-
-static bool in_list(const struct http_cidr *list, size_t n, const unsigned char a[16])
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned full = list[i].bits / 8, rest = list[i].bits % 8;
-
-		if (memcmp(a, list[i].addr, full) != 0)
-			continue;
-		if (rest && (a[full] & (unsigned char)(0xff00 >> rest)) != list[i].addr[full])
-			continue;
-		return true;
-	}
-	return false;
 }
 
 bool http_cidr_match(const struct http_cidr *list, size_t n, const char *addr)
@@ -375,6 +419,21 @@ static enum http_proto xfp_at(const char *s, size_t k)
 	}
 }
 
+int http_proxy_header_parse(enum http_proxy_header *out, const char *s)
+{
+	if (s && strcasecmp(s, "x-forwarded-for") == 0) {
+		*out = HTTP_PROXY_HEADER_X_FORWARDED_FOR;
+		return 0;
+	}
+	if (s && strcasecmp(s, "forwarded") == 0) {
+		*out = HTTP_PROXY_HEADER_FORWARDED;
+		return 0;
+	}
+	return careid_error_set(CAREID_EINVALID,
+	                        "the proxy header is x-forwarded-for or forwarded, not '%s'",
+	                        s ? s : "");
+}
+
 static bool too_long(const char *s)
 {
 	return strnlen(s, HTTP_FORWARDED_MAX_LEN + 1) > HTTP_FORWARDED_MAX_LEN;
@@ -386,7 +445,7 @@ void http_forwarded_client(const struct http_forwarded_in *in, char out[HTTP_ADD
 	struct hops hops = {0};
 	unsigned char peer[16];
 	const struct hop *h = NULL;
-	bool use_forwarded = in->forwarded != NULL;
+	bool use_forwarded = in->header == HTTP_PROXY_HEADER_FORWARDED;
 	size_t k, walk;
 
 	*proto = HTTP_PROTO_UNKNOWN;
@@ -397,11 +456,11 @@ void http_forwarded_client(const struct http_forwarded_in *in, char out[HTTP_ADD
 	if (!in->ntrusted || !addr_parse(in->peer, peer, NULL) ||
 	    !in_list(in->trusted, in->ntrusted, peer))
 		return;
-	if (use_forwarded) {
+	if (use_forwarded && in->forwarded) {
 		if (too_long(in->forwarded))
 			return;
 		forwarded_parse(in->forwarded, &hops);
-	} else if (in->x_forwarded_for) {
+	} else if (!use_forwarded && in->x_forwarded_for) {
 		if (too_long(in->x_forwarded_for))
 			return;
 		xff_parse(in->x_forwarded_for, &hops);

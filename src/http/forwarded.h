@@ -1,7 +1,9 @@
 /*
- * The client's address behind reverse proxies: `Forwarded` (RFC 7239) and
- * `X-Forwarded-For`/`X-Forwarded-Proto`, believed only when the TCP peer is
- * one of the configured trusted proxies.
+ * The client's address behind reverse proxies: `X-Forwarded-For` (with
+ * `X-Forwarded-Proto`) or `Forwarded` (RFC 7239), whichever the operator
+ * says the proxies write, believed only when the TCP peer is one of the
+ * configured trusted proxies. The other header is never read: a proxy that
+ * writes one passes the other on from the client untouched.
  *
  * Pure functions over text, no allocation: the server feeds them the peer and
  * the header values, the fuzz target feeds them anything.
@@ -28,7 +30,11 @@ struct http_cidr {
 };
 
 /* "192.0.2.0/24", "192.0.2.7", "2001:db8::/32" or "::1": CAREID_EINVALID for
- * anything else (a prefix too long for its family, host names, spaces). */
+ * anything else (a prefix too long for its family, host names, spaces), and
+ * for ranges that would trust (nearly) everyone: IPv4 wider than /8, IPv6
+ * wider than /7 or holding every IPv4-mapped address (::/8 does). An
+ * IPv4-mapped range is the IPv4 range it maps (::ffff:10.0.0.0/104 is
+ * 10.0.0.0/8); one with a prefix under 96 is refused, as it is not. */
 int http_cidr_parse(struct http_cidr *out, const char *s);
 
 /* True when the numeric address `addr` (IPv4 or IPv6, no port or brackets)
@@ -41,8 +47,18 @@ enum http_proto {
 	HTTP_PROTO_HTTPS,
 };
 
+/* The header the trusted proxies write (careid serve --proxy-header). */
+enum http_proxy_header {
+	HTTP_PROXY_HEADER_X_FORWARDED_FOR = 0, /* and X-Forwarded-Proto; the default */
+	HTTP_PROXY_HEADER_FORWARDED,           /* RFC 7239, its proto= */
+};
+
+/* "x-forwarded-for" or "forwarded" (any case); CAREID_EINVALID otherwise. */
+int http_proxy_header_parse(enum http_proxy_header *out, const char *s);
+
 struct http_forwarded_in {
 	const char *peer;              /* the TCP peer's numeric address; may be "" */
+	enum http_proxy_header header; /* which of the headers below is read */
 	const char *forwarded;         /* every Forwarded line, joined with '\n'; or NULL */
 	const char *x_forwarded_for;   /* every X-Forwarded-For line, joined with '\n'; or NULL */
 	const char *x_forwarded_proto; /* X-Forwarded-Proto lines, joined with '\n'; or NULL */
@@ -56,8 +72,9 @@ struct http_forwarded_in {
  * `proto` (HTTP_PROTO_UNKNOWN when no trusted proxy said).
  *
  * When the peer is not a trusted proxy the headers are ignored: `out` is the
- * peer. Otherwise Forwarded (when present) or else X-Forwarded-For is walked
- * from the right: trusted proxies are skipped, and the first address that is
+ * peer. Otherwise the header `in->header` names (only that one: with
+ * X-Forwarded-For the scheme is X-Forwarded-Proto's, with Forwarded its
+ * proto=) is walked from the right: trusted proxies are skipped, and the first address that is
  * not one is the client's. The walk stops, and `out` is the peer, at an
  * element that is not an address ("unknown", an obfuscated "_id", a missing
  * for=, garbage), at a line that does not parse, or past

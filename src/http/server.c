@@ -32,9 +32,13 @@
 /* A year; no includeSubDomains: a test IdP must not pin its operator's other
  * hosts to HTTPS. */
 #define HSTS "max-age=31536000"
-/* GnuTLS priorities: its defaults, but TLS 1.3 and 1.2 only. */
-#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
-#define TLS_FILE_MAX   (1024 * 1024)
+/* GnuTLS priorities: TLS 1.3 and 1.2 only, and under 1.2 forward-secret
+ * key exchange (ECDHE; no static RSA, no finite-field DHE) with AEAD ciphers
+ * only (no CBC, no SHA-1 MACs). TLS 1.3's own suites are all of that kind. */
+#define TLS_PRIORITIES                                                                             \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:-DHE-RSA:-CIPHER-ALL:"                    \
+	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-SHA1"
+#define TLS_FILE_MAX (1024 * 1024)
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -44,7 +48,10 @@ struct http_server {
 	atomic_uint inflight; /* requests whose first line arrived, not yet completed */
 	atomic_uint_fast64_t id_fallback;
 	struct http_cidr trusted[HTTP_MAX_TRUSTED_PROXIES];
-	char *tls_cert, *tls_key; /* PEM, NUL-terminated; kept until the daemon stops */
+	/* PEM, NUL-terminated. The key is wiped once the daemon has started:
+	 * libmicrohttpd hands it to GnuTLS while starting and never reads it
+	 * again (the buffer itself stays until the daemon stops). */
+	char *tls_cert, *tls_key;
 	/* libmicrohttpd's last message while starting: why TLS setup failed */
 	atomic_bool starting;
 	char start_error[512];
@@ -327,9 +334,15 @@ static const char *forwarded_address(http_server *s, struct http_conn *c, const 
 
 	if (!s->opts.ntrusted_proxies || !http_cidr_match(s->trusted, in.ntrusted, peer))
 		return peer;
-	in.forwarded = header_lines(c, "Forwarded", &failed);
-	in.x_forwarded_for = header_lines(c, "X-Forwarded-For", &failed);
-	in.x_forwarded_proto = header_lines(c, "X-Forwarded-Proto", &failed);
+	/* only the header the proxies write: the other one, passed on from the
+	 * client untouched, would let it name any address it likes */
+	in.header = s->opts.proxy_header;
+	if (in.header == HTTP_PROXY_HEADER_FORWARDED) {
+		in.forwarded = header_lines(c, "Forwarded", &failed);
+	} else {
+		in.x_forwarded_for = header_lines(c, "X-Forwarded-For", &failed);
+		in.x_forwarded_proto = header_lines(c, "X-Forwarded-Proto", &failed);
+	}
 	/* over-long forwarding headers are a client's doing: the peer it is */
 	if (failed)
 		return peer;
@@ -649,6 +662,8 @@ int http_server_start(http_server **out, const struct http_server_opts *opts)
 		                      (unsigned)opts->port);
 		goto fail;
 	}
+	if (s->tls_key)
+		explicit_bzero(s->tls_key, strlen(s->tls_key));
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info && info->port ? info->port : opts->port;
 	*out = s;

@@ -34,19 +34,21 @@ struct http_server_opts {
 	void *ctx;
 	metrics *metrics; /* may be NULL */
 
-	/* HTTPS (TLS 1.2 and 1.3 only) when both are set: PEM files read at
-	 * start, the certificate file possibly holding its chain; a key with a
-	 * passphrase is not supported. */
+	/* HTTPS (TLS 1.3, and 1.2 with forward-secret AEAD suites only) when
+	 * both are set: PEM files read at start, the certificate file possibly
+	 * holding its chain; a key with a passphrase is not supported. */
 	const char *tls_cert_file;
 	const char *tls_key_file;
 	/* Send Strict-Transport-Security on every response (the server speaks
 	 * TLS, or the public URL is https behind a terminating proxy), save
 	 * those to a client a trusted proxy says came over plain http. */
 	bool hsts;
-	/* Peers whose Forwarded / X-Forwarded-For headers are believed
-	 * (copied; at most HTTP_MAX_TRUSTED_PROXIES). */
+	/* Peers whose forwarding header is believed (copied; at most
+	 * HTTP_MAX_TRUSTED_PROXIES), and which header that is: only that one
+	 * is read, the other is the client's and ignored. */
 	const struct http_cidr *trusted_proxies;
 	size_t ntrusted_proxies;
+	enum http_proxy_header proxy_header;
 };
 
 int http_server_start(http_server **out, const struct http_server_opts *opts);

@@ -1,11 +1,15 @@
-// careid behind reverse proxies: `Forwarded` (RFC 7239) and `X-Forwarded-For` are believed only
-// from the peers named by --trusted-proxy (or CAREID_TRUSTED_PROXIES). What careid takes as the
-// client's address is observable in two places: the audit trail (each sign-in attempt records
-// `address`) and sign-in throttling (one user from one address: three free failures, then 429).
+// careid behind reverse proxies: the header named by --proxy-header (`X-Forwarded-For` by default,
+// or `Forwarded`, RFC 7239) is believed only from the peers named by --trusted-proxy (or
+// CAREID_TRUSTED_PROXIES), and the other header never. What careid takes as the client's address
+// is observable in two places: the audit trail (each sign-in attempt records `address`) and
+// sign-in throttling (one user from one address: three free failures, then 429).
 //   - Without trusted proxies a client's forwarding headers change nothing: failures sent with a
 //     different spoofed address each time still throttle the real address.
 //   - With --trusted-proxy 127.0.0.1/32 the forwarded address is the client's: a client-sent
-//     leftmost X-Forwarded-For entry does not win, and throttling follows the forwarded address.
+//     leftmost X-Forwarded-For entry does not win, and throttling follows the forwarded address;
+//     a client-sent Forwarded header (which an X-Forwarded-For proxy passes on) changes nothing.
+//   - With CAREID_PROXY_HEADER=forwarded it is the other way round.
+//   - Ranges that trust (nearly) everyone, and an unknown --proxy-header, stop careid at start.
 //   - Behind a terminating proxy (an https public URL, plain HTTP on the port) careid sends HSTS
 //     and Secure cookies; over plain HTTP to loopback with an http public URL, no HSTS.
 //   - The token endpoint (/access_token) answers with Cache-Control: no-store and Pragma: no-cache.
@@ -120,29 +124,39 @@ h.test('with --trusted-proxy 127.0.0.1/32 the forwarded address is the client\'s
     // …while the same user from another forwarded address is not held back
     assert.deepEqual(await failures(server, other, [{ 'x-forwarded-for': '203.0.113.100' }]), [200]);
 
-    // Forwarded (RFC 7239) is preferred, with IPv6 in quotes and brackets and a port
+    const listening = server.logs.map((l) => JSON.parse(l)).find((l) => l.event === 'listening');
+    assert.equal(listening.proxy_header, 'x-forwarded-for', 'the default');
+    // the proxy writes X-Forwarded-For and passes a client's own Forwarded on (nginx's
+    // proxy_add_x_forwarded_for does): a fresh Forwarded per request changes nothing, so the
+    // failures all count for the one forwarded address and it is throttled
     const v6 = USERS.multi;
-    await failures(server, v6, [
-      { forwarded: 'for="[2001:DB8::5]:4711";proto=https', 'x-forwarded-for': '203.0.113.1' },
-      { forwarded: 'for=unknown' }, // the proxy does not say: the peer
+    const fresh = [0, 1, 2, 3, 4].map((i) => ({
+      forwarded: `for="[2001:db8::${i + 5}]:4711";proto=https`,
+      'x-forwarded-for': '203.0.113.1',
+    }));
+    assert.deepEqual(await failures(server, v6, fresh), [200, 200, 200, 200, 429]);
+    await failures(server, USERS.single, [
+      { forwarded: 'for=192.0.2.200' }, // no X-Forwarded-For: the peer
       { 'x-forwarded-for': 'garbage, \u00e9' }, // nor this
     ]);
-    assert.deepEqual(await auditAddresses(server, v6), ['2001:db8::5', '127.0.0.1', '127.0.0.1']);
+    assert.deepEqual(await auditAddresses(server, v6), fresh.map(() => '203.0.113.1'));
+    assert.deepEqual(await auditAddresses(server, USERS.single), ['127.0.0.1', '127.0.0.1']);
   } finally {
     const st = await server.stop();
     assert.equal(st.code, 0, `careid exits 0: ${JSON.stringify(st)}`);
   }
 });
 
-h.test('behind a terminating proxy (https public URL, CAREID_TRUSTED_PROXIES): HSTS, Secure cookies, forwarded address', async () => {
+h.test('behind a terminating proxy (https public URL, CAREID_TRUSTED_PROXIES, CAREID_PROXY_HEADER=forwarded): HSTS, Secure cookies, forwarded address', async () => {
   const server = await startCareid({
     extraArgs: ['--public-url', 'https://localhost:0'],
-    env: { CAREID_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1' },
+    env: { CAREID_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1', CAREID_PROXY_HEADER: 'forwarded' },
   });
   try {
     assert.ok(server.url.startsWith('https://localhost:'), server.url);
     const listening = server.logs.map((l) => JSON.parse(l)).find((l) => l.event === 'listening');
     assert.equal(listening.trusted_proxies, 2, 'both ranges of CAREID_TRUSTED_PROXIES');
+    assert.equal(listening.proxy_header, 'forwarded');
     assert.equal(listening.tls, false);
     const d = await fetch(`${server.issuer('mock')}/.well-known/openid-configuration`);
     assert.equal((await d.json()).issuer, `${server.url}/realms/mock`);
@@ -153,9 +167,18 @@ h.test('behind a terminating proxy (https public URL, CAREID_TRUSTED_PROXIES): H
     assert.ok(cookies.length > 0, 'the sign-in set cookies');
     for (const c of cookies) assert.ok('secure' in c.attrs, `cookie ${c.name} is Secure: ${c.raw}`);
     const uid = USERS.aal2gp;
-    // the proxy at 127.0.0.1 says the client is 192.0.2.77 (via 10.1.2.3, another trusted hop)
-    await failures(server, uid, [{ 'x-forwarded-for': '1.1.1.1, 192.0.2.77, 10.1.2.3', 'x-forwarded-proto': 'https' }]);
-    assert.deepEqual(await auditAddresses(server, uid), ['192.0.2.77']);
+    // the proxy at 127.0.0.1 says the client is 192.0.2.77 (via 10.1.2.3, another trusted hop),
+    // with IPv6 in quotes and brackets and a port; a client's X-Forwarded-For is not read
+    await failures(server, uid, [
+      { forwarded: 'for=1.1.1.1, for=192.0.2.77, for=10.1.2.3;proto=https', 'x-forwarded-for': '203.0.113.5' },
+      { forwarded: 'for="[2001:DB8::5]:4711";proto=https', 'x-forwarded-for': '203.0.113.5' },
+      { forwarded: 'for=unknown', 'x-forwarded-for': '203.0.113.5' }, // the proxy does not say: the peer
+      { 'x-forwarded-for': '203.0.113.5', 'x-forwarded-proto': 'http' },
+    ]);
+    assert.deepEqual(await auditAddresses(server, uid), ['192.0.2.77', '2001:db8::5', '127.0.0.1', '127.0.0.1']);
+    // a client's X-Forwarded-Proto: http does not turn HSTS off either
+    const page2 = await fetch(`${server.url}/healthz`, { headers: { 'x-forwarded-for': '203.0.113.5', 'x-forwarded-proto': 'http' } });
+    assert.equal(page2.headers.get('strict-transport-security'), HSTS);
   } finally {
     const st = await server.stop();
     assert.equal(st.code, 0, `careid exits 0: ${JSON.stringify(st)}`);
@@ -172,4 +195,30 @@ h.test('a bad --trusted-proxy stops careid before it opens anything', async () =
   const r = await runCli(['serve', '--listen', '127.0.0.1:0', '--db', 'sqlite:/nonexistent-careid-dir/x.db'], { env: { CAREID_TRUSTED_PROXIES: '127.0.0.1, nonsense' } });
   assert.equal(r.code, 2, describeCli(r));
   assert.match(r.stderr, /'nonsense' is not an IPv4 or IPv6 address/);
+});
+
+h.test('trusted proxy ranges that trust (nearly) everyone, and an unknown --proxy-header, stop careid at start', async () => {
+  const serve = (args, env) => runCli(['serve', '--listen', '127.0.0.1:0', '--db', 'sqlite:/nonexistent-careid-dir/x.db', ...args], { env });
+  for (const [bad, why] of [
+    ['0.0.0.0/0', /every IPv4 address as a proxy/],
+    ['::/0', /every address as a proxy/],
+    ['10.0.0.0/7', /every IPv4 address as a proxy/],
+    // parsed as IPv6 this is ::/8, every IPv4-mapped address
+    ['::ffff:10.0.0.0/8', /IPv4-mapped .*write IPv4 ranges as IPv4/],
+    ['::/8', /holds every IPv4 address/],
+  ]) {
+    const r = await serve(['--trusted-proxy', bad]);
+    assert.equal(r.code, 2, describeCli(r));
+    assert.match(r.stderr, /--trusted-proxy: '.*'/, bad);
+    assert.match(r.stderr, why, bad);
+  }
+  let r = await serve([], { CAREID_TRUSTED_PROXIES: '127.0.0.1, 0.0.0.0/0' });
+  assert.equal(r.code, 2, describeCli(r));
+  assert.match(r.stderr, /'0\.0\.0\.0\/0' trusts \(nearly\) every IPv4 address/);
+  r = await serve(['--trusted-proxy', '127.0.0.1', '--proxy-header', 'x-real-ip']);
+  assert.equal(r.code, 2, describeCli(r));
+  assert.match(r.stderr, /--proxy-header is x-forwarded-for or forwarded, not 'x-real-ip'/);
+  r = await serve(['--trusted-proxy', '127.0.0.1'], { CAREID_PROXY_HEADER: 'both' });
+  assert.equal(r.code, 2, describeCli(r));
+  assert.match(r.stderr, /--proxy-header is x-forwarded-for or forwarded, not 'both'/);
 });

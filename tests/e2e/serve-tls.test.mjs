@@ -3,8 +3,10 @@
 // certificate file holds the chain (leaf + intermediate) and the client trusts only the root.
 // Checked: the announced URL and discovery are https; a whole code flow through openid-client over
 // TLS; Strict-Transport-Security on every answer (without includeSubDomains); Secure cookies;
-// no-store and Pragma on the token endpoint's answers; TLS 1.2 and 1.3 served, 1.1 refused; plain
-// HTTP to the TLS port gets no answer; bad certificate/key combinations stop careid at start.
+// no-store and Pragma on the token endpoint's answers; TLS 1.2 and 1.3 served, 1.1 refused; under
+// TLS 1.2 only forward-secret AEAD suites (ECDHE with GCM or ChaCha20-Poly1305), with an ECDSA and
+// with an RSA certificate: no static RSA, no CBC; plain HTTP to the TLS port gets no answer; bad
+// certificate/key combinations stop careid at start.
 //
 // node's fetch cannot be given a CA, so this file routes https:// requests through node:https
 // with the test root (globalThis.fetch is replaced in this test process only).
@@ -18,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after } from 'node:test';
-import { setupServer, runCli, USERS } from './lib/careid.mjs';
+import { setupServer, startCareid, runCli, USERS } from './lib/careid.mjs';
 import { makeRp } from './lib/rp.mjs';
 import { Browser } from './lib/browser.mjs';
 
@@ -45,12 +47,19 @@ async function makePki() {
     '-days', '2', '-out', f('leaf.pem'), '-extfile', f('leaf.ext'));
   await writeFile(f('chain.pem'), (await readFile(f('leaf.pem'), 'utf8')) + (await readFile(f('int.pem'), 'utf8')));
   await ossl('genpkey', '-algorithm', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', f('other.key'));
+  // an RSA leaf too: static RSA key exchange is only possible with one
+  await ossl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('rsa.key'), '-out', f('rsa.csr'), '-subj', '/CN=127.0.0.1');
+  await ossl('x509', '-req', '-in', f('rsa.csr'), '-CA', f('int.pem'), '-CAkey', f('int.key'), '-CAcreateserial',
+    '-days', '2', '-out', f('rsa.pem'), '-extfile', f('leaf.ext'));
+  await writeFile(f('rsa-chain.pem'), (await readFile(f('rsa.pem'), 'utf8')) + (await readFile(f('int.pem'), 'utf8')));
   pki.dir = dir;
   pki.root = await readFile(f('root.pem'), 'utf8');
   pki.chain = f('chain.pem');
   pki.leaf = f('leaf.pem');
   pki.key = f('leaf.key');
   pki.other = f('other.key');
+  pki.rsaChain = f('rsa-chain.pem');
+  pki.rsaKey = f('rsa.key');
 }
 
 /** Every https exchange this file made: {method, url, status, headers}. */
@@ -105,14 +114,16 @@ after(async () => {
   if (pki.dir) await rm(pki.dir, { recursive: true, force: true });
 });
 
-/** A TLS handshake with the given versions: resolves the protocol, or rejects with the error. */
-function handshake(server, { minVersion, maxVersion, ciphers }) {
+/** A TLS handshake with the given versions: resolves the protocol (or, with `suite`, the
+ * protocol and the suite's OpenSSL name), or rejects with the error. */
+function handshake(server, { minVersion, maxVersion, ciphers, suite = false }) {
   const { hostname, port } = new URL(server.url);
   return new Promise((resolve, reject) => {
     const s = tls.connect({ host: hostname, port: Number(port), ca: pki.root, minVersion, maxVersion, ciphers, servername: undefined }, () => {
       const p = s.getProtocol();
+      const c = s.getCipher()?.name;
       s.end();
-      resolve(p);
+      resolve(suite ? `${p} ${c}` : p);
     });
     s.setTimeout(10000, () => s.destroy(new Error('handshake timeout')));
     s.on('error', reject);
@@ -180,6 +191,43 @@ h.test('TLS 1.2 and 1.3 are served; TLS 1.1 is refused', async (t, server) => {
     });
 });
 
+/** TLS 1.2 offering only `suite` must fail with the server's alert (not a client that could not
+ * offer it). */
+async function refused(server, suite) {
+  await assert.rejects(handshake(server, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: `${suite}@SECLEVEL=0` }),
+    (e) => {
+      assert.match(`${e.code} ${e.message}`, /HANDSHAKE_FAILURE|handshake failure|INSUFFICIENT_SECURITY|ECONNRESET|socket disconnected/i, `${suite}: ${e.code}: ${e.message}`);
+      assert.doesNotMatch(`${e.code} ${e.message}`, /NO_CIPHER|no cipher match/i, `the client must have offered ${suite}`);
+      return true;
+    }, `TLS 1.2 with ${suite} only must be refused`);
+}
+
+h.test('TLS 1.2 suites are forward-secret AEAD only (an ECDSA certificate)', async (t, server) => {
+  for (const suite of ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305']) {
+    assert.equal(await handshake(server, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: suite, suite: true }), `TLSv1.2 ${suite}`);
+  }
+  // CBC with SHA-1 or SHA-256, and CCM: once in GnuTLS's NORMAL, no longer
+  for (const suite of ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-CCM']) await refused(server, suite);
+});
+
+h.test('TLS 1.2 suites with an RSA certificate: ECDHE-RSA AEAD only, no static RSA', async () => {
+  const server = await startCareid({ extraArgs: ['--tls-cert', pki.rsaChain, '--tls-key', pki.rsaKey] });
+  try {
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    assert.equal(await handshake(server, { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }), 'TLSv1.3');
+    for (const suite of ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305']) {
+      assert.equal(await handshake(server, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: suite, suite: true }), `TLSv1.2 ${suite}`);
+    }
+    // static RSA (no forward secrecy), CBC, finite-field DHE
+    for (const suite of ['AES128-SHA', 'AES256-SHA', 'AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'ECDHE-RSA-AES128-SHA', 'DHE-RSA-AES128-GCM-SHA256']) {
+      await refused(server, suite);
+    }
+  } finally {
+    const st = await server.stop();
+    assert.equal(st.code, 0, `careid exits 0: ${JSON.stringify(st)}`);
+  }
+});
+
 h.test('plain HTTP to the TLS port gets no HTTP answer', async (t, server) => {
   const { port } = new URL(server.url);
   const r = await new Promise((resolve) => {
@@ -226,6 +274,7 @@ h.test('bad certificate and key combinations stop careid at start with a clear m
 h.test('serve --help documents the TLS and proxy options', async () => {
   const r = await runCli(['serve', '--help']);
   assert.equal(r.code, 0);
-  for (const o of ['--tls-cert FILE', '--tls-key FILE', '--trusted-proxy CIDR', '--trusted-proxies']) assert.ok(r.stdout.includes(o), o);
+  for (const o of ['--tls-cert FILE', '--tls-key FILE', '--trusted-proxy CIDR', '--trusted-proxies', '--proxy-header HEADER']) assert.ok(r.stdout.includes(o), o);
+  assert.match(r.stdout, /x-forwarded-for/);
   assert.match(r.stdout, /passphrase/);
 });

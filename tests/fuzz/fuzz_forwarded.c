@@ -1,8 +1,9 @@
 /*
  * Fuzz target: http_forwarded_client() and http_cidr_parse(). The input is
  * up to four NUL-separated fields: the peer, Forwarded, X-Forwarded-For and
- * X-Forwarded-Proto (a missing field is an absent header). The proxies
- * trusted are fixed: 127.0.0.1, 10.0.0.0/8, ::1 and 2001:db8::/32.
+ * X-Forwarded-Proto (a missing field is an absent header), read once as each
+ * --proxy-header choice. The proxies trusted are fixed: 127.0.0.1,
+ * 10.0.0.0/8, ::1 and 2001:db8::/32.
  *
  * Checks: the answer is the peer, or a normalised address (it parses and
  * prints back the same); an untrusted peer's headers change nothing; the
@@ -55,24 +56,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.forwarded = fields[1];
 	in.x_forwarded_for = fields[2];
 	in.x_forwarded_proto = fields[3];
-	http_forwarded_client(&in, out, &proto);
-	if (strlen(out) >= HTTP_ADDR_MAX)
-		abort();
-	if (proto != HTTP_PROTO_UNKNOWN && proto != HTTP_PROTO_HTTP && proto != HTTP_PROTO_HTTPS)
-		abort();
-	if (strcmp(out, in.peer) != 0) {
-		/* only a trusted peer's headers may name someone else */
-		if (*out && !http_cidr_match(trusted, 4, in.peer))
+	for (int h = 0; h < 2; h++) {
+		in.header = h ? HTTP_PROXY_HEADER_FORWARDED : HTTP_PROXY_HEADER_X_FORWARDED_FOR;
+		http_forwarded_client(&in, out, &proto);
+		if (strlen(out) >= HTTP_ADDR_MAX)
 			abort();
-		if (*out && !normalised(out))
+		if (proto != HTTP_PROTO_UNKNOWN && proto != HTTP_PROTO_HTTP &&
+		    proto != HTTP_PROTO_HTTPS)
 			abort();
-		if (!*out && strlen(in.peer) < HTTP_ADDR_MAX)
-			abort();
-	} else if (proto != HTTP_PROTO_UNKNOWN) {
-		/* a scheme only comes with a forwarded address (which may equal
-		 * the peer when a proxy forwards for itself) */
-		if (!http_cidr_match(trusted, 4, in.peer))
-			abort();
+		if (strcmp(out, in.peer) != 0) {
+			/* only a trusted peer's headers may name someone else */
+			if (*out && !http_cidr_match(trusted, 4, in.peer))
+				abort();
+			if (*out && !normalised(out))
+				abort();
+			if (!*out && strlen(in.peer) < HTTP_ADDR_MAX)
+				abort();
+		} else if (proto != HTTP_PROTO_UNKNOWN) {
+			/* a scheme only comes with a forwarded address (which may equal
+			 * the peer when a proxy forwards for itself) */
+			if (!http_cidr_match(trusted, 4, in.peer))
+				abort();
+		}
 	}
 	if (http_cidr_parse(&c, in.peer) == 0 && c.bits > 128)
 		abort();

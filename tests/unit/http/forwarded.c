@@ -1,5 +1,6 @@
-/* Tests src/http/forwarded.c: trusted proxy ranges, Forwarded (RFC 7239) and
- * X-Forwarded-For/-Proto, spoofing attempts and garbage. */
+/* Tests src/http/forwarded.c: trusted proxy ranges (and those too wide to
+ * trust), Forwarded (RFC 7239) and X-Forwarded-For/-Proto, the operator's
+ * choice of one of them, spoofing attempts and garbage. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,14 +18,20 @@ struct result {
 	enum http_proto proto;
 };
 
-/* The client's address as the server would see it, with `trusted` a
- * comma-separated list of ranges ("" for none). */
-static struct result client(const char *peer, const char *trusted, const char *fwd, const char *xff,
-                            const char *xfp)
+#define XFF HTTP_PROXY_HEADER_X_FORWARDED_FOR
+#define FWD HTTP_PROXY_HEADER_FORWARDED
+
+/* The client's address as the server would see it when the proxies write
+ * `hdr`, with `trusted` a comma-separated list of ranges ("" for none). */
+static struct result client(enum http_proxy_header hdr, const char *peer, const char *trusted,
+                            const char *fwd, const char *xff, const char *xfp)
 {
 	struct http_cidr list[HTTP_MAX_TRUSTED_PROXIES];
-	struct http_forwarded_in in = {
-	    .peer = peer, .forwarded = fwd, .x_forwarded_for = xff, .x_forwarded_proto = xfp};
+	struct http_forwarded_in in = {.peer = peer,
+	                               .header = hdr,
+	                               .forwarded = fwd,
+	                               .x_forwarded_for = xff,
+	                               .x_forwarded_proto = xfp};
 	struct result r;
 	char buf[256];
 	char *save = NULL;
@@ -44,7 +51,7 @@ static const char *xff(const char *peer, const char *trusted, const char *value)
 {
 	static char out[HTTP_ADDR_MAX];
 
-	snprintf(out, sizeof(out), "%s", client(peer, trusted, NULL, value, NULL).addr);
+	snprintf(out, sizeof(out), "%s", client(XFF, peer, trusted, NULL, value, NULL).addr);
 	return out;
 }
 
@@ -52,16 +59,26 @@ static const char *fwd(const char *peer, const char *trusted, const char *value)
 {
 	static char out[HTTP_ADDR_MAX];
 
-	snprintf(out, sizeof(out), "%s", client(peer, trusted, value, NULL, NULL).addr);
+	snprintf(out, sizeof(out), "%s", client(FWD, peer, trusted, value, NULL, NULL).addr);
 	return out;
 }
 
 static void test_cidr_parse(void **state)
 {
 	static const char *const good[] = {
-	    "10.0.0.0/8",  "192.0.2.7", "192.0.2.7/32",  "0.0.0.0/0",       "::1",
-	    "::/0",        "fd00::/8",  "2001:db8::/32", "2001:DB8::1/128", "::ffff:10.0.0.0/104",
+	    "10.0.0.0/8",
+	    "192.0.2.7",
+	    "192.0.2.7/32",
+	    "0.0.0.0/8",
+	    "::1",
+	    "fc00::/7",
+	    "fd00::/8",
+	    "2001:db8::/32",
+	    "2001:DB8::1/128",
+	    "::ffff:10.0.0.0/104",
+	    "::ffff:192.0.2.7",
 	    "10.1.2.3/08",
+	    "::/96",
 	};
 	static const char *const bad[] = {
 	    "",
@@ -97,6 +114,56 @@ static void test_cidr_parse(void **state)
 	assert_int_equal(c.bits, 8);
 }
 
+/* Ranges that would let (nearly) any client name any address are refused,
+ * IPv4-mapped ones too: "::ffff:10.0.0.0/8" is ::/8, every IPv4 address. */
+static void test_cidr_too_wide(void **state)
+{
+	static const char *const wide[] = {
+	    "0.0.0.0/0",
+	    "::/0",
+	    "128.0.0.0/1",
+	    "10.0.0.0/7",
+	    "::/8",
+	    "::/64",
+	    "::/80",
+	    "::ff00:0:0/88",
+	    "2000::/3",
+	    "::ffff:10.0.0.0/8",
+	    "::ffff:0:0/96",
+	    "::ffff:0.0.0.0/96",
+	    "::ffff:10.0.0.0/103",
+	    "::ffff:10.0.0.0/0",
+	};
+	struct http_cidr c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+		if (http_cidr_parse(&c, wide[i]) != CAREID_EINVALID)
+			fail_msg("accepted '%s'", wide[i]);
+		assert_int_equal(c.bits, 0);
+	}
+	assert_int_equal(http_cidr_parse(&c, "::ffff:10.0.0.0/8"), CAREID_EINVALID);
+	assert_non_null(strstr(careid_error_last()->message, "write IPv4 ranges as IPv4"));
+	assert_int_equal(http_cidr_parse(&c, "0.0.0.0/0"), CAREID_EINVALID);
+	assert_non_null(strstr(careid_error_last()->message, "every IPv4 address"));
+	assert_int_equal(http_cidr_parse(&c, "::/8"), CAREID_EINVALID);
+	assert_non_null(strstr(careid_error_last()->message, "every IPv4 address"));
+	/* written in IPv4-mapped form, a range is the IPv4 range it maps */
+	assert_int_equal(http_cidr_parse(&c, "::ffff:10.0.0.0/104"), 0);
+	assert_int_equal(c.bits, 104);
+	assert_true(http_cidr_match(&c, 1, "10.1.2.3"));
+	assert_true(http_cidr_match(&c, 1, "::ffff:10.1.2.3"));
+	assert_false(http_cidr_match(&c, 1, "11.0.0.1"));
+	assert_false(http_cidr_match(&c, 1, "::1"));
+	assert_int_equal(http_cidr_parse(&c, "::ffff:192.0.2.7"), 0);
+	assert_true(http_cidr_match(&c, 1, "192.0.2.7"));
+	assert_false(http_cidr_match(&c, 1, "192.0.2.8"));
+	/* the narrowest allowed: a /8, a /7 */
+	assert_int_equal(http_cidr_parse(&c, "10.0.0.0/8"), 0);
+	assert_int_equal(http_cidr_parse(&c, "fc00::/7"), 0);
+	assert_false(http_cidr_match(&c, 1, "10.0.0.1"));
+}
+
 static bool in(const char *range, const char *addr)
 {
 	struct http_cidr c;
@@ -119,9 +186,10 @@ static void test_cidr_match(void **state)
 	assert_false(in("192.168.1.0/25", "192.168.1.128"));
 	assert_true(in("192.0.2.7", "192.0.2.7"));
 	assert_false(in("192.0.2.7", "192.0.2.8"));
-	assert_true(in("0.0.0.0/0", "203.0.113.1"));
-	assert_false(in("0.0.0.0/0", "2001:db8::1"));
-	assert_true(in("::/0", "2001:db8::1"));
+	assert_true(in("203.0.0.0/8", "203.0.113.1"));
+	assert_false(in("203.0.0.0/8", "2001:db8::1"));
+	assert_true(in("2000::/7", "2001:db8::1"));
+	assert_false(in("2000::/7", "203.0.113.1"));
 	assert_true(in("2001:db8::/32", "2001:db8:ffff::1"));
 	assert_false(in("2001:db8::/32", "2001:db9::1"));
 	assert_true(in("2001:db8::/33", "2001:db8:7fff::1"));
@@ -147,20 +215,22 @@ static void test_untrusted_peer(void **state)
 
 	(void)state;
 	/* no trusted proxies at all: every header is ignored */
-	r = client("203.0.113.9", "", "for=198.51.100.1;proto=https", "198.51.100.2", "https");
+	r = client(XFF, "203.0.113.9", "", "for=198.51.100.1;proto=https", "198.51.100.2", "https");
 	assert_string_equal(r.addr, "203.0.113.9");
 	assert_int_equal(r.proto, HTTP_PROTO_UNKNOWN);
 	/* a peer outside the trusted ranges: the same */
-	r = client("203.0.113.9", "127.0.0.1/32,10.0.0.0/8", "for=198.51.100.1;proto=https",
-	           "198.51.100.2", "https");
-	assert_string_equal(r.addr, "203.0.113.9");
-	assert_int_equal(r.proto, HTTP_PROTO_UNKNOWN);
+	for (int h = XFF; h <= FWD; h++) {
+		r = client((enum http_proxy_header)h, "203.0.113.9", "127.0.0.1/32,10.0.0.0/8",
+		           "for=198.51.100.1;proto=https", "198.51.100.2", "https");
+		assert_string_equal(r.addr, "203.0.113.9");
+		assert_int_equal(r.proto, HTTP_PROTO_UNKNOWN);
+	}
 	assert_string_equal(xff("::1", "127.0.0.1", "198.51.100.2"), "::1");
-	assert_string_equal(xff("", "0.0.0.0/0", "198.51.100.2"), "");
-	assert_string_equal(xff("junk", "0.0.0.0/0", "198.51.100.2"), "junk");
+	assert_string_equal(xff("", "10.0.0.0/8", "198.51.100.2"), "");
+	assert_string_equal(xff("junk", "10.0.0.0/8", "198.51.100.2"), "junk");
 	/* a peer longer than any address is not passed on */
 	assert_string_equal(xff("0123456789012345678901234567890123456789012345678901234567890",
-	                        "0.0.0.0/0", "198.51.100.2"),
+	                        "10.0.0.0/8", "198.51.100.2"),
 	                    "");
 }
 
@@ -229,7 +299,7 @@ static void test_forwarded_rfc7239(void **state)
 	/* RFC 7239 §4 examples */
 	assert_string_equal(fwd(lo, lo, "for=\"_gazonk\""), "127.0.0.1");
 	assert_string_equal(fwd(lo, lo, "For=\"[2001:db8:cafe::17]:4711\""), "2001:db8:cafe::17");
-	r = client(lo, lo, "for=192.0.2.60;proto=http;by=203.0.113.43", NULL, NULL);
+	r = client(FWD, lo, lo, "for=192.0.2.60;proto=http;by=203.0.113.43", NULL, NULL);
 	assert_string_equal(r.addr, "192.0.2.60");
 	assert_int_equal(r.proto, HTTP_PROTO_HTTP);
 	assert_string_equal(fwd(lo, lo, "for=192.0.2.43, for=198.51.100.17"), "198.51.100.17");
@@ -241,8 +311,9 @@ static void test_forwarded_rfc7239(void **state)
 	assert_string_equal(fwd(lo, lo, "for=192.0.2.43,for=\"[2001:db8:cafe::17]\""),
 	                    "2001:db8:cafe::17");
 	/* §5.3 example with host */
-	r = client(lo, lo, "for=192.0.2.43, for=198.51.100.17;by=203.0.113.60;proto=https;host=a.b",
-	           NULL, NULL);
+	r = client(FWD, lo, lo,
+	           "for=192.0.2.43, for=198.51.100.17;by=203.0.113.60;proto=https;host=a.b", NULL,
+	           NULL);
 	assert_string_equal(r.addr, "198.51.100.17");
 	assert_int_equal(r.proto, HTTP_PROTO_HTTPS);
 	/* pairs in any order and case, quoted IPv4 with a port */
@@ -254,9 +325,6 @@ static void test_forwarded_rfc7239(void **state)
 	assert_string_equal(fwd(lo, lo, "for=\"192.0.2.\\60\""), "192.0.2.60");
 	/* a proxy that forgets to quote */
 	assert_string_equal(fwd(lo, lo, "for=[2001:db8::1]:80"), "2001:db8::1");
-	/* Forwarded wins over X-Forwarded-For */
-	r = client(lo, lo, "for=192.0.2.1", "198.51.100.2", NULL);
-	assert_string_equal(r.addr, "192.0.2.1");
 }
 
 static void test_forwarded_garbage(void **state)
@@ -292,7 +360,7 @@ static void test_forwarded_garbage(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(peer_wins) / sizeof(peer_wins[0]); i++) {
-		struct result r = client(lo, lo, peer_wins[i], "198.51.100.99", "https");
+		struct result r = client(FWD, lo, lo, peer_wins[i], "198.51.100.99", "https");
 
 		if (strcmp(r.addr, lo) != 0)
 			fail_msg("Forwarded: %s gave %s", peer_wins[i], r.addr);
@@ -305,6 +373,56 @@ static void test_forwarded_garbage(void **state)
 	/* but the walk stops at a broken line it has to cross */
 	assert_string_equal(fwd(lo, "127.0.0.1,192.0.2.9", "for=\"broken\nfor=192.0.2.9"),
 	                    "127.0.0.1");
+}
+
+/* With either choice the other header, which the proxy passes on from the
+ * client, never changes the address or the scheme. */
+static void test_header_choice(void **state)
+{
+	const char *lo = "127.0.0.1";
+	enum http_proxy_header h;
+	struct result r;
+	char spoof[64];
+
+	(void)state;
+	/* X-Forwarded-For (the default): a client's Forwarded is ignored */
+	r = client(XFF, lo, lo, "for=6.6.6.6;proto=https", "203.0.113.7", "http");
+	assert_string_equal(r.addr, "203.0.113.7");
+	assert_int_equal(r.proto, HTTP_PROTO_HTTP);
+	r = client(XFF, lo, lo, "for=6.6.6.6;proto=https", NULL, NULL);
+	assert_string_equal(r.addr, lo);
+	assert_int_equal(r.proto, HTTP_PROTO_UNKNOWN);
+	for (int i = 0; i < 50; i++) {
+		snprintf(spoof, sizeof(spoof), "for=\"[2001:db8::%x]\";proto=http", i);
+		r = client(XFF, lo, lo, spoof, "6.6.6.6, 203.0.113.7", "https, https");
+		assert_string_equal(r.addr, "203.0.113.7");
+		assert_int_equal(r.proto, HTTP_PROTO_HTTPS);
+	}
+	/* Forwarded: a client's X-Forwarded-For and X-Forwarded-Proto are */
+	r = client(FWD, lo, lo, "for=192.0.2.1;proto=http", "6.6.6.6", "https");
+	assert_string_equal(r.addr, "192.0.2.1");
+	assert_int_equal(r.proto, HTTP_PROTO_HTTP);
+	r = client(FWD, lo, lo, NULL, "6.6.6.6", "https");
+	assert_string_equal(r.addr, lo);
+	assert_int_equal(r.proto, HTTP_PROTO_UNKNOWN);
+	for (int i = 0; i < 50; i++) {
+		snprintf(spoof, sizeof(spoof), "198.51.100.%d", i);
+		r = client(FWD, lo, lo, "for=6.6.6.6, for=192.0.2.1;proto=https", spoof, "http");
+		assert_string_equal(r.addr, "192.0.2.1");
+		assert_int_equal(r.proto, HTTP_PROTO_HTTPS);
+	}
+	/* the names careid serve --proxy-header takes */
+	assert_int_equal(http_proxy_header_parse(&h, "x-forwarded-for"), 0);
+	assert_int_equal(h, XFF);
+	assert_int_equal(http_proxy_header_parse(&h, "Forwarded"), 0);
+	assert_int_equal(h, FWD);
+	assert_int_equal(http_proxy_header_parse(&h, "X-Forwarded-For"), 0);
+	assert_int_equal(h, XFF);
+	assert_int_equal(http_proxy_header_parse(&h, "xff"), CAREID_EINVALID);
+	assert_int_equal(http_proxy_header_parse(&h, ""), CAREID_EINVALID);
+	assert_int_equal(http_proxy_header_parse(&h, "forwarded "), CAREID_EINVALID);
+	assert_int_equal(http_proxy_header_parse(&h, "x-forwarded-proto"), CAREID_EINVALID);
+	assert_int_equal(http_proxy_header_parse(&h, NULL), CAREID_EINVALID);
 }
 
 static void test_bounds(void **state)
@@ -350,26 +468,26 @@ static void test_proto(void **state)
 	struct result r;
 
 	(void)state;
-	r = client(lo, lo, NULL, "203.0.113.7", "https");
+	r = client(XFF, lo, lo, NULL, "203.0.113.7", "https");
 	assert_string_equal(r.addr, "203.0.113.7");
 	assert_int_equal(r.proto, HTTP_PROTO_HTTPS);
-	r = client(lo, lo, NULL, "203.0.113.7", "HTTP");
+	r = client(XFF, lo, lo, NULL, "203.0.113.7", "HTTP");
 	assert_int_equal(r.proto, HTTP_PROTO_HTTP);
-	r = client(lo, lo, NULL, "203.0.113.7", "gopher");
+	r = client(XFF, lo, lo, NULL, "203.0.113.7", "gopher");
 	assert_int_equal(r.proto, HTTP_PROTO_UNKNOWN);
 	/* the value that goes with the hop used, counting from the right */
-	r = client(lo, "127.0.0.1,10.0.0.0/8", NULL, "203.0.113.7, 10.0.0.2", "https, http");
+	r = client(XFF, lo, "127.0.0.1,10.0.0.0/8", NULL, "203.0.113.7, 10.0.0.2", "https, http");
 	assert_string_equal(r.addr, "203.0.113.7");
 	assert_int_equal(r.proto, HTTP_PROTO_HTTPS);
-	r = client(lo, lo, NULL, "1.2.3.4, 203.0.113.7", "http, https");
+	r = client(XFF, lo, lo, NULL, "1.2.3.4, 203.0.113.7", "http, https");
 	assert_int_equal(r.proto, HTTP_PROTO_HTTPS);
-	r = client(lo, "127.0.0.1,10.0.0.0/8", NULL, "203.0.113.7, 10.0.0.2", "https");
+	r = client(XFF, lo, "127.0.0.1,10.0.0.0/8", NULL, "203.0.113.7, 10.0.0.2", "https");
 	assert_int_equal(r.proto, HTTP_PROTO_UNKNOWN);
 	/* no forwarded address: no scheme either */
-	r = client(lo, lo, NULL, NULL, "https");
+	r = client(XFF, lo, lo, NULL, NULL, "https");
 	assert_string_equal(r.addr, lo);
 	assert_int_equal(r.proto, HTTP_PROTO_UNKNOWN);
-	r = client(lo, lo, "for=192.0.2.1;proto=\"HTTPS\"", NULL, "http");
+	r = client(FWD, lo, lo, "for=192.0.2.1;proto=\"HTTPS\"", NULL, "http");
 	assert_int_equal(r.proto, HTTP_PROTO_HTTPS);
 }
 
@@ -377,12 +495,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cidr_parse),
+	    cmocka_unit_test(test_cidr_too_wide),
 	    cmocka_unit_test(test_cidr_match),
 	    cmocka_unit_test(test_untrusted_peer),
 	    cmocka_unit_test(test_xff),
 	    cmocka_unit_test(test_xff_spoofing),
 	    cmocka_unit_test(test_forwarded_rfc7239),
 	    cmocka_unit_test(test_forwarded_garbage),
+	    cmocka_unit_test(test_header_choice),
 	    cmocka_unit_test(test_bounds),
 	    cmocka_unit_test(test_proto),
 	};

@@ -168,6 +168,7 @@ struct request {
 	size_t chunked;             /* send this many bytes chunked */
 	bool may_fail;              /* a transfer error is acceptable */
 	long ssl_version;           /* CURLOPT_SSLVERSION, when not 0 */
+	const char *ciphers;        /* CURLOPT_SSL_CIPHER_LIST (TLS 1.2), when set */
 };
 
 static void fetch(struct fixture *f, const struct request *r, struct reply *out)
@@ -194,6 +195,8 @@ static void fetch(struct fixture *f, const struct request *r, struct reply *out)
 		curl_easy_setopt(h, CURLOPT_CAINFO, f->cafile);
 	if (r->ssl_version)
 		curl_easy_setopt(h, CURLOPT_SSLVERSION, r->ssl_version);
+	if (r->ciphers)
+		curl_easy_setopt(h, CURLOPT_SSL_CIPHER_LIST, r->ciphers);
 	for (const char *const *p = r->headers; p && *p; p++)
 		hl = curl_slist_append(hl, *p);
 	if (r->chunked) {
@@ -726,6 +729,7 @@ static void test_trusted_proxy(void **state)
 	                           NULL};
 	const char *forwarded[] = {"Forwarded: for=\"[2001:db8::17]:4711\";proto=https",
 	                           "X-Forwarded-For: 203.0.113.9", NULL};
+	const char *forwarded_only[] = {"Forwarded: for=192.0.2.5", NULL};
 	const char *unknown[] = {"X-Forwarded-For: 203.0.113.7, unknown", NULL};
 	char big[9000], v[64];
 	const char *huge[] = {big, NULL};
@@ -739,10 +743,24 @@ static void test_trusted_proxy(void **state)
 	assert_string_equal(remote_with(&g, spoof, v, sizeof(v)), "203.0.113.7");
 	/* every line counts, the proxy's own last */
 	assert_string_equal(remote_with(&g, two_lines, v, sizeof(v)), "203.0.113.8");
-	assert_string_equal(remote_with(&g, forwarded, v, sizeof(v)), "2001:db8::17");
+	/* X-Forwarded-For is the default: a client's Forwarded is not read */
+	assert_string_equal(remote_with(&g, forwarded, v, sizeof(v)), "203.0.113.9");
+	assert_string_equal(remote_with(&g, forwarded_only, v, sizeof(v)), "127.0.0.1");
 	assert_string_equal(remote_with(&g, unknown, v, sizeof(v)), "127.0.0.1");
 	snprintf(big, sizeof(big), "X-Forwarded-For: %0*d203.0.113.7", 8500, 0);
 	assert_string_equal(remote_with(&g, huge, v, sizeof(v)), "127.0.0.1");
+	/* an over-long header careid does not read changes nothing */
+	snprintf(big, sizeof(big), "Forwarded: %0*d", 8500, 0);
+	assert_string_equal(remote_with(&g, (const char *[]){big, spoof[0], NULL}, v, sizeof(v)),
+	                    "203.0.113.7");
+	http_server_stop(g.s, 1);
+
+	/* --proxy-header forwarded: only Forwarded, a client's X-Forwarded-For not */
+	o.proxy_header = HTTP_PROXY_HEADER_FORWARDED;
+	start_with(&g, &o);
+	assert_string_equal(remote_with(&g, forwarded, v, sizeof(v)), "2001:db8::17");
+	assert_string_equal(remote_with(&g, forwarded_only, v, sizeof(v)), "192.0.2.5");
+	assert_string_equal(remote_with(&g, spoof, v, sizeof(v)), "127.0.0.1");
 	http_server_stop(g.s, 1);
 }
 
@@ -778,9 +796,16 @@ static void test_hsts_behind_proxy(void **state)
 	assert_non_null(hsts_with(&g, NULL, v, sizeof(v)));
 	assert_non_null(hsts_with(&g, https_xfp, v, sizeof(v)));
 	assert_null(hsts_with(&g, http_xfp, v, sizeof(v)));
-	assert_null(hsts_with(&g, http_fwd, v, sizeof(v)));
+	/* the proxies write X-Forwarded-For: a Forwarded header is the client's */
+	assert_non_null(hsts_with(&g, http_fwd, v, sizeof(v)));
 	/* a scheme without an address to go with it says nothing */
 	assert_non_null(hsts_with(&g, proto_only, v, sizeof(v)));
+	http_server_stop(g.s, 1);
+	/* and the other way round */
+	o.proxy_header = HTTP_PROXY_HEADER_FORWARDED;
+	start_with(&g, &o);
+	assert_null(hsts_with(&g, http_fwd, v, sizeof(v)));
+	assert_non_null(hsts_with(&g, http_xfp, v, sizeof(v)));
 	http_server_stop(g.s, 1);
 }
 
@@ -835,6 +860,13 @@ static void test_tls(void **state)
 	                            CURL_SSLVERSION_TLSv1_1 | CURL_SSLVERSION_MAX_TLSv1_1};
 	struct request tls12 = {
 	    .path = "/h", .ssl_version = CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2};
+	/* TLS 1.2 suites: forward-secret AEAD only (the key is ECDSA: static RSA
+	 * is out of the question anyway, see tests/e2e/serve-tls.test.mjs) */
+	static const char *const served[] = {"ECDHE-ECDSA-AES128-GCM-SHA256",
+	                                     "ECDHE-ECDSA-AES256-GCM-SHA384",
+	                                     "ECDHE-ECDSA-CHACHA20-POLY1305"};
+	static const char *const refused[] = {"ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA",
+	                                      "ECDHE-ECDSA-AES128-CCM"};
 	struct reply r;
 	http_server *s = NULL;
 
@@ -884,6 +916,25 @@ static void test_tls(void **state)
 	fetch(&g, &tls11, &r);
 	assert_int_equal(r.status, 0);
 	reply_release(&r);
+	for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++) {
+		struct request rq12 = tls12;
+
+		rq12.ciphers = served[i];
+		fetch(&g, &rq12, &r);
+		if (r.status != 200)
+			fail_msg("TLS 1.2 with %s: %ld", served[i], (long)r.status);
+		reply_release(&r);
+	}
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct request rq12 = tls12;
+
+		rq12.ciphers = refused[i];
+		rq12.may_fail = true;
+		fetch(&g, &rq12, &r);
+		if (r.status != 0)
+			fail_msg("TLS 1.2 with %s was served", refused[i]);
+		reply_release(&r);
+	}
 	/* plain http to the TLS port gets no answer */
 	g.base[4] = ':';
 	memmove(g.base + 4, g.base + 5, strlen(g.base + 5) + 1);
