@@ -168,7 +168,7 @@ int cli_user_authenticators(int argc, char **argv)
 fail:
 	status = cli_fail();
 done:
-	memset(&sec, 0, sizeof(sec));
+	explicit_bzero(&sec, sizeof(sec));
 	dir_user_free(u);
 	store_free(s);
 	opts_free(o);

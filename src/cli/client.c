@@ -121,7 +121,7 @@ static int client_add_cmd(int argc, char **argv)
 		rc = secrets_load(&sec, s);
 	if (!rc)
 		rc = client_add(&out, s, &sec, &cn);
-	memset(&sec, 0, sizeof(sec));
+	explicit_bzero(&sec, sizeof(sec));
 	if (rc == CAREID_EINVALID) {
 		rc = cli_usage("client add", "%s", careid_error_last()->message);
 		goto out;

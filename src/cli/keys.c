@@ -58,7 +58,13 @@ static int run(int argc, char **argv, const char *cmd, const char *usage, const 
 	}
 	if (crypto_init() || (fn != list && kek_from_env(&kek)) || cli_open_store(&s, o) ||
 	    fn(&out, s, &kek, env)) {
+		int code = careid_error_last()->code;
+
 		status = cli_fail();
+		/* refusals come before any write, or roll it back: say so, as the
+		 * operator may fear a half-done rotation */
+		if (fn != list && (code == CAREID_ELOCKED || code == CAREID_EINVALID))
+			fprintf(stderr, "careid: nothing was written\n");
 		goto out;
 	}
 	cli_print_json(out);
@@ -83,7 +89,10 @@ int cmd_keys(int argc, char **argv)
 		    "ENV's JWKS for an hour and five minutes, until what it signed has\n"
 		    "expired, then drops out. Running servers sharing the store follow within\n"
 		    "about a second. Prints {env, kid, created_at, retired: [{kid, retired_at,\n"
-		    "published_until}]} (Unix seconds).",
+		    "published_until}]} (Unix seconds). The new key is sealed with\n"
+		    "CAREID_KEY_ENCRYPTION_KEY when it is set; then nothing is written when a\n"
+		    "key or server secret in the store is sealed with another key (give the\n"
+		    "previous one as CAREID_KEY_ENCRYPTION_KEY_OLD while rotating it out).",
 		    keys_rotate);
 	if (sub && strcmp(sub, "list") == 0)
 		return run(

@@ -207,11 +207,25 @@ static int pick_key(const uint8_t **key, const struct kek *k, const char *id, co
 		return careid_error_set(CAREID_ELOCKED,
 		                        "%s is sealed; set %s (to the key whose id is %s)", what,
 		                        KEK_ENV, id);
+	/* kept under the 256 bytes of an error message with a 43-character kid */
 	return careid_error_set(CAREID_ELOCKED,
-	                        "%s is sealed with another key (id %s; %s has id %s%s%s): set "
-	                        "the key it was sealed with, or give it as %s",
-	                        what, id, KEK_ENV, k->id, k->has_old ? ", the old key " : "",
+	                        "%s is sealed with another key (id %s; %s is id %s%s%s): set "
+	                        "that key, or give it as %s",
+	                        what, id, KEK_ENV, k->id, k->has_old ? ", the old key id " : "",
 	                        k->has_old ? k->old_id : "", KEK_ENV_OLD);
+}
+
+int kek_check(const struct kek *k, const char *stored, const char *what)
+{
+	const uint8_t *key = NULL;
+	char id[KEK_ID_HEX];
+
+	if (strncmp(stored, KEK_PREFIX, sizeof(KEK_PREFIX) - 1) != 0)
+		return 0;
+	if (!sealed_id(stored, id))
+		return careid_error_set(CAREID_EINVALID,
+		                        "%s is not a sealed value this careid can read", what);
+	return pick_key(&key, k, id, what);
 }
 
 int kek_open(char **out, const struct kek *k, const char *ad, const char *stored, const char *what)

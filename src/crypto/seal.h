@@ -67,6 +67,14 @@ enum kek_state {
 enum kek_state kek_state(const struct kek *k, const char *stored);
 
 /*
+ * Whether kek_open() would find the key `stored` names, without opening it:
+ * 0 when it is plain or sealed with the current or the old KEK; ELOCKED
+ * (naming the value's key id and the KEKs' ids) when sealed with another key
+ * or with none given; EINVALID when not a sealed value this careid reads.
+ */
+int kek_check(const struct kek *k, const char *stored, const char *what);
+
+/*
  * Seals `plain` (up to 16 KiB) bound to the additional data `ad`: `*out`
  * (malloc'd, free() it) is the sealed text. EINVALID when no current KEK is
  * set, ETOOBIG over the size cap.

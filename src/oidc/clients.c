@@ -66,7 +66,7 @@ static int load_secret(store *s, const struct kek *kek, const char *name,
 		rc = careid_error_set(CAREID_ECRYPTO, "server secret %s has the wrong size", name);
 out:
 	store_done(st);
-	memset(fresh, 0, sizeof(fresh));
+	explicit_bzero(fresh, sizeof(fresh));
 	explicit_bzero(text, sizeof(text));
 	if (plain) {
 		explicit_bzero(plain, strlen(plain));
@@ -98,6 +98,21 @@ int secrets_load(struct secrets *out, store *s)
 		rc = secrets_load_kek(out, s, &kek);
 	kek_release(&kek);
 	return rc;
+}
+
+int secrets_check(store *s, const struct kek *kek)
+{
+	static const char sql[] = "SELECT name, value FROM server_secrets ORDER BY name";
+	char what[96];
+	store_stmt *st = NULL;
+	int rc = store_query(s, &st, sql, "");
+
+	while (!rc && (rc = store_next(st)) == 1) {
+		snprintf(what, sizeof(what), "server secret %s", store_text(st, 0));
+		rc = kek_check(kek, store_text(st, 1), what);
+	}
+	store_done(st);
+	return rc < 0 ? rc : 0;
 }
 
 int secrets_seal(json_t *sealed, int *already, store *s, const struct kek *kek)
@@ -426,8 +441,9 @@ int client_add(json_t **out, store *s, const struct secrets *sec, const struct c
 	    "backchannel_logout_uri, default_acr, created_at) "
 	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 	/* A URI given twice is stored once. ON CONFLICT rather than ignoring the
-	 * unique violation: on PostgreSQL a failed statement aborts the whole
-	 * transaction. */
+	 * unique violation: a duplicate is not a failure, so it sets no error and,
+	 * on PostgreSQL, costs no rollback to the savepoint the store puts around
+	 * each write in a transaction. */
 	static const char sql_uri[] = "INSERT INTO client_redirect_uris (env, client_id, uri) "
 	                              "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 	static const char sql_logout_uri[] = "INSERT INTO client_post_logout_uris (env, client_id, "

@@ -42,6 +42,12 @@ int secrets_load(struct secrets *out, store *s);
 int secrets_load_kek(struct secrets *out, store *s, const struct kek *kek);
 
 /*
+ * kek_check() of each stored server secret: ELOCKED (naming the key ids) when
+ * one is sealed with a KEK `kek` does not hold. Opens nothing.
+ */
+int secrets_check(store *s, const struct kek *kek);
+
+/*
  * For `careid keys seal` (inside its transaction): seals with `kek`'s current
  * KEK each server secret stored plain or sealed with the old KEK. Appends
  * {"name", "was": "plain"|"old_key"} to `sealed` per secret sealed; adds the

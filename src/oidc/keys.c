@@ -359,17 +359,14 @@ void keyring_free(keyring *kr)
 	free(kr);
 }
 
-/* EINVALID when `env` has sealed keys and `kek` cannot seal the next one. */
-static int check_sealable(store *s, const struct kek *kek, const char *env)
+/* EINVALID when `env` has sealed keys and there is no KEK to seal the next one. */
+static int check_sealable(store *s, const char *env)
 {
 	static const char sql[] = "SELECT COUNT(*) FROM signing_keys WHERE env = $1 AND "
 	                          "substr(private_jwk, 1, 7) = 'sealed:'";
 	store_stmt *st = NULL;
-	int rc;
+	int rc = store_query(s, &st, sql, "t", env);
 
-	if (kek->set)
-		return 0;
-	rc = store_query(s, &st, sql, "t", env);
 	if (!rc && (rc = store_next(st)) == 1)
 		rc = store_int(st, 0) > 0
 		         ? careid_error_set(CAREID_EINVALID,
@@ -379,6 +376,33 @@ static int check_sealable(store *s, const struct kek *kek, const char *env)
 		         : 0;
 	store_done(st);
 	return rc;
+}
+
+/*
+ * ELOCKED when a key the servers open (a published signing key of any
+ * environment, a server secret) is sealed with a KEK `kek` does not hold:
+ * `kek` is then not the deployment's (stale, or another's), and a key sealed
+ * with it would not open on the servers, which would go on signing with a key
+ * the store says is retired, and not start again. The old KEK counts: during
+ * a rotation of the KEK the store holds values sealed with either.
+ */
+static int check_kek(store *s, const struct kek *kek, const char *env)
+{
+	static const char sql[] =
+	    "SELECT env, kid, private_jwk FROM signing_keys WHERE active = 1 AND "
+	    "(retired_at IS NULL OR retired_at > $1) AND substr(private_jwk, 1, 7) = 'sealed:' "
+	    "ORDER BY (env = $2) DESC, env, kid"; /* `env`'s first: the one asked about */
+	char what[KEY_AD_MAX];
+	store_stmt *st = NULL;
+	int rc = store_query(s, &st, sql, "it", clock_now() - KEYS_RETIRED_PUBLISHED, env);
+
+	while (!rc && (rc = store_next(st)) == 1) {
+		snprintf(what, sizeof(what), "signing key %s/%s", store_text(st, 0),
+		         store_text(st, 1));
+		rc = kek_check(kek, store_text(st, 2), what);
+	}
+	store_done(st);
+	return rc < 0 ? rc : secrets_check(s, kek);
 }
 
 int keys_rotate(json_t **out, store *s, const struct kek *kek, const char *env)
@@ -399,7 +423,7 @@ int keys_rotate(json_t **out, store *s, const struct kek *kek, const char *env)
 		rc = careid_error_set(CAREID_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = check_sealable(s, kek, env);
+	rc = kek->set ? check_kek(s, kek, env) : check_sealable(s, env);
 	if (rc)
 		goto out;
 	/* the slow part before the write lock */

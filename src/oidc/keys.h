@@ -42,7 +42,11 @@
  * "published_until"}]} (Unix seconds). The first rotation of an environment
  * that has no key yet simply makes one. The new key is stored sealed with
  * `kek` when it has a current KEK. Without one, EINVALID when `env` already
- * has sealed keys (a plain key among sealed ones would be a mistake).
+ * has sealed keys (a plain key among sealed ones would be a mistake). With
+ * one, ELOCKED when a published signing key of any environment or a server
+ * secret is sealed with a KEK `kek` holds neither as current nor as old: a
+ * stale or another deployment's KEK, whose key the servers could not open.
+ * Nothing is written on either refusal.
  */
 int keys_rotate(json_t **out, store *s, const struct kek *kek, const char *env);
 

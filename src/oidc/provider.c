@@ -171,7 +171,7 @@ void provider_free(provider *p)
 		keyring_free(e->keys);
 		free(e->discovery);
 	}
-	memset(&p->secrets, 0, sizeof(p->secrets));
+	explicit_bzero(&p->secrets, sizeof(p->secrets));
 	jwks_cache_free(p->jwks);
 	oidc_cache_free(p->userinfo);
 	free(p->public_url);

@@ -1,8 +1,9 @@
 // Private keys sealed at rest with CAREID_KEY_ENCRYPTION_KEY (docs/operations-keys.md):
 //   1. a store seeded under the key holds no private key in the clear (signing keys and the
 //      server secrets, whose seal key protects the smartcard CAs' keys), ID tokens verify
-//      against the JWKS with openid-client and jose, rotation writes sealed keys, and careid
-//      refuses to start without the key or with another one, saying so;
+//      against the JWKS with openid-client and jose, rotation writes sealed keys (and refuses,
+//      writing nothing, with another deployment's key), and careid refuses to start without
+//      the key or with another one, saying so;
 //   2. a store written before sealing (plain keys) still serves; `careid keys seal` seals it in
 //      place (same kids, idempotent, audited), and rotating the key-encryption key with
 //      CAREID_KEY_ENCRYPTION_KEY_OLD and `keys seal` re-seals everything under the new key.
@@ -111,6 +112,18 @@ test('a store seeded under the key holds no plain private key; tokens verify; no
   const plainRot = await server.cli('keys rotate', ['--env', 'mock'], { env: UNSET });
   assert.equal(plainRot.code, 1, describeCli(plainRot));
   assert.match(plainRot.stderr, /sealed; set CAREID_KEY_ENCRYPTION_KEY/);
+  // rotating with another deployment's (or a stale) key would seal the new key with a key the
+  // servers do not have: refused, naming both key ids, and nothing written
+  const keysBefore = await server.sql('SELECT kid, private_jwk, retired_at FROM signing_keys ORDER BY kid');
+  const wrongRot = await server.cli('keys rotate', ['--env', 'mock'], { env: { [KEK]: newKek(), [KEK_OLD]: '' } });
+  assert.equal(wrongRot.code, 1, describeCli(wrongRot));
+  assert.match(wrongRot.stderr, /signing key mock\/\S+ is sealed with another key/, describeCli(wrongRot));
+  const ids = new Set(wrongRot.stderr.match(/\b[0-9a-f]{16}\b/g));
+  assert.ok(ids.has(keyId) && ids.size === 2, `both key ids named: ${wrongRot.stderr}`);
+  assert.match(wrongRot.stderr, /CAREID_KEY_ENCRYPTION_KEY_OLD/);
+  assert.match(wrongRot.stderr, /nothing was written/);
+  assert.deepEqual(await server.sql('SELECT kid, private_jwk, retired_at FROM signing_keys ORDER BY kid'), keysBefore,
+    'the store\'s keys are unchanged');
   // `keys seal` on a sealed store has nothing to do
   const noop = await server.cli('keys seal', [], { env: { [KEK]: kek } });
   assert.equal(noop.code, 0, describeCli(noop));

@@ -188,6 +188,58 @@ static void test_wrong_key_and_none(void **state)
 	kek_release(&b);
 }
 
+static void test_check(void **state)
+{
+	struct kek a, b, b_old_a, none = {0};
+	char *sealed = NULL;
+	const char *msg;
+
+	(void)state;
+	assert_int_equal(kek_parse(&a, KEY_A, NULL), 0);
+	assert_int_equal(kek_parse(&b, KEY_B, NULL), 0);
+	assert_int_equal(kek_parse(&b_old_a, KEY_B, KEY_A), 0);
+	assert_int_equal(kek_seal(&sealed, &a, AD, SECRET), 0);
+	/* readable: plain, the current key, the old key */
+	assert_int_equal(kek_check(&none, SECRET, "key"), 0);
+	assert_int_equal(kek_check(&b, SECRET, "key"), 0);
+	assert_int_equal(kek_check(&a, sealed, "key"), 0);
+	assert_int_equal(kek_check(&b_old_a, sealed, "key"), 0);
+	/* another key: both ids named, and the way out */
+	assert_int_equal(kek_check(&b, sealed, "signing key mock/kid-1"), CAREID_ELOCKED);
+	msg = careid_error_last()->message;
+	assert_non_null(strstr(msg, "signing key mock/kid-1 is sealed with another key"));
+	assert_non_null(strstr(msg, a.id));
+	assert_non_null(strstr(msg, b.id));
+	assert_non_null(strstr(msg, "CAREID_KEY_ENCRYPTION_KEY_OLD"));
+	assert_int_equal(kek_check(&none, sealed, "key"), CAREID_ELOCKED);
+	assert_int_equal(kek_check(&b, "sealed:v1:nothex!", "key"), CAREID_EINVALID);
+	assert_int_equal(kek_check(&b, "sealed:v9:0123456789abcdef:AAAA", "key"), CAREID_EINVALID);
+	free(sealed);
+	kek_release(&a);
+	kek_release(&b);
+	kek_release(&b_old_a);
+}
+
+static void test_message_fits(void **state)
+{
+	/* the longest: a 43-character kid in "portal", both KEKs named in full */
+	static const char what[] = "signing key portal/"
+	                           "0123456789012345678901234567890123456789012";
+	struct kek a, c_old_b;
+	char *sealed = NULL;
+
+	(void)state;
+	assert_int_equal(kek_parse(&a, KEY_A, NULL), 0);
+	assert_int_equal(kek_parse(&c_old_b, KEY_C, KEY_B), 0);
+	assert_int_equal(kek_seal(&sealed, &a, AD, SECRET), 0);
+	assert_int_equal(kek_check(&c_old_b, sealed, what), CAREID_ELOCKED);
+	assert_non_null(
+	    strstr(careid_error_last()->message, "give it as CAREID_KEY_ENCRYPTION_KEY_OLD"));
+	free(sealed);
+	kek_release(&a);
+	kek_release(&c_old_b);
+}
+
 static void test_old_key(void **state)
 {
 	struct kek old, rotated;
@@ -303,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(test_parse),     cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_wrap),
 	    cmocka_unit_test(test_wrong_ad),  cmocka_unit_test(test_wrong_key_and_none),
+	    cmocka_unit_test(test_check),     cmocka_unit_test(test_message_fits),
 	    cmocka_unit_test(test_old_key),   cmocka_unit_test(test_tampered),
 	    cmocka_unit_test(test_malformed), cmocka_unit_test(test_size_cap),
 	};

@@ -292,6 +292,77 @@ static void test_kek_rotation(void **state)
 	memset(&sec, 0, sizeof(sec));
 }
 
+/* Rows of signing_keys and audit_events, as a fingerprint of what a refused
+ * rotation must leave alone. */
+static long long writes(store *s)
+{
+	return count(s, "SELECT COUNT(*) FROM signing_keys WHERE retired_at IS NULL", NULL) * 1000 +
+	       count(s, "SELECT COUNT(*) FROM signing_keys", NULL) * 100 +
+	       count(s, "SELECT COUNT(*) FROM audit_events", NULL);
+}
+
+static void test_rotate_wrong_kek(void **state)
+{
+	struct fixture *f = *state;
+	struct secrets sec = {0};
+	keyring *kr = NULL;
+	json_t *rot = NULL;
+	const char *msg;
+	char prefix[64];
+	long long before;
+
+	/* a deployment under key A: server secrets and mock's key sealed with it,
+	 * int's key still plain */
+	assert_int_equal(secrets_load_kek(&sec, f->s, &f->a), 0);
+	assert_int_equal(keyring_new(&kr, f->s, "int", &f->none), 0);
+	keyring_free(kr);
+	before = writes(f->s);
+	/* int has no sealed key, but the server secrets say B is not the key */
+	assert_int_equal(keys_rotate(&rot, f->s, &f->b, "int"), CAREID_ELOCKED);
+	assert_null(rot);
+	msg = careid_error_last()->message;
+	assert_non_null(strstr(msg, "server secret csrf_key is sealed with another key"));
+	assert_non_null(strstr(msg, f->a.id));
+	assert_non_null(strstr(msg, f->b.id));
+	assert_int_equal(writes(f->s), before);
+	assert_int_equal(keyring_new(&kr, f->s, "mock", &f->a), 0);
+	keyring_free(kr);
+	before = writes(f->s);
+	/* mock's own key sealed with A: named first */
+	assert_int_equal(keys_rotate(&rot, f->s, &f->b, "mock"), CAREID_ELOCKED);
+	assert_null(rot);
+	msg = careid_error_last()->message;
+	assert_non_null(strstr(msg, "signing key mock/"));
+	assert_non_null(strstr(msg, "is sealed with another key"));
+	assert_non_null(strstr(msg, f->a.id));
+	assert_non_null(strstr(msg, f->b.id));
+	assert_int_equal(writes(f->s), before);
+	/* the right key still rotates, plain int too */
+	assert_int_equal(keys_rotate(&rot, f->s, &f->a, "mock"), 0);
+	json_decref(rot);
+	assert_int_equal(keys_rotate(&rot, f->s, &f->a, "int"), 0);
+	json_decref(rot);
+	/* the KEK's own rotation: B with A as the old key */
+	assert_int_equal(keys_rotate(&rot, f->s, &f->b_old_a, "mock"), 0);
+	snprintf(prefix, sizeof(prefix), "sealed:v1:%s:", f->b.id);
+	assert_int_equal(rows_like(f->s, "mock", prefix), 1);
+	json_decref(rot);
+	/* a key out of the JWKS no server opens: it does not stand in the way */
+	assert_true(
+	    store_exec(f->s, "UPDATE signing_keys SET retired_at = 1 WHERE retired_at IS NOT NULL",
+	               "") >= 1);
+	assert_int_equal(keys_seal(&rot, f->s, &f->b_old_a, NULL), 0);
+	json_decref(rot);
+	assert_true(
+	    store_exec(f->s,
+	               "UPDATE signing_keys SET private_jwk = 'sealed:v1:0123456789abcdef:AAAA' "
+	               "WHERE retired_at = 1",
+	               "") >= 1);
+	assert_int_equal(keys_rotate(&rot, f->s, &f->b, "mock"), 0);
+	json_decref(rot);
+	explicit_bzero(&sec, sizeof(sec));
+}
+
 static void test_seal_all_or_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -350,6 +421,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rotate_and_legacy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_seal_command, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kek_rotation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rotate_wrong_kek, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_seal_all_or_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_moved_row_is_damage, setup, teardown),
 	};
