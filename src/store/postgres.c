@@ -434,43 +434,124 @@ static bool pg_result_ok(const PGresult *res)
 	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
+/* What is sent around a write (see the top of the file): outside a
+ * transaction, one of its own holding the write lock; inside one, a
+ * savepoint. */
+struct pg_batch {
+	const char *const *before, *const *after;
+	int nbefore, nafter;
+};
+
+static const char *const pg_own_before[] = {"BEGIN", PG_WRITE_LOCK};
+static const char *const pg_own_after[] = {"COMMIT"};
+static const char *const pg_savepoint_before[] = {"SAVEPOINT careid_stmt"};
+static const char *const pg_savepoint_after[] = {"RELEASE SAVEPOINT careid_stmt"};
+
+static const struct pg_batch pg_own_tx = {pg_own_before, pg_own_after, 2, 1};
+static const struct pg_batch pg_savepoint = {pg_savepoint_before, pg_savepoint_after, 1, 1};
+
+/* Sends the i-th statement of a batch around `e`. */
+static bool pg_send(struct pg_conn *c, const struct pg_batch *b, int i, const struct pg_stmt *e,
+                    const struct pg_params *p)
+{
+	if (i == b->nbefore)
+		return PQsendQueryPrepared(c->db, e->name, p->n, p->values, p->lengths, p->formats,
+		                           0) == 1;
+	return PQsendQueryParams(c->db,
+	                         i < b->nbefore ? b->before[i] : b->after[i - b->nbefore - 1], 0,
+	                         NULL, NULL, NULL, NULL, 0) == 1;
+}
+
 /*
- * Executes a prepared statement with the write lock and statement rollback
- * described at the top. Returns the result (caller clears) or NULL with the
- * error set and `*rc` negative. `*committed` tells that a COMMIT of its
- * own was sent, whatever its answer.
+ * Sends the batch's statements and `e` between them in one pipeline, so the
+ * whole takes one round trip: a write outside a transaction holds the write
+ * lock only while the server runs it, never across the network. Returns
+ * `e`'s result, or NULL with the first error in `*rc`. `*answered` tells
+ * that the server answered something (it may then have committed).
+ */
+static PGresult *pg_pipeline(struct pg_conn *c, const struct pg_batch *b, const struct pg_stmt *e,
+                             const struct pg_params *p, const char *sql, int *rc, bool *answered)
+{
+	const int n = b->nbefore + 1 + b->nafter;
+	bool sent = PQenterPipelineMode(c->db) == 1;
+	PGresult *res = NULL, *r;
+
+	*rc = 0;
+	*answered = false;
+	for (int i = 0; sent && i < n; i++)
+		sent = pg_send(c, b, i, e, p);
+	if (!sent || PQpipelineSync(c->db) != 1) {
+		*rc = pg_fail(c, NULL, sql);
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		r = PQgetResult(c->db);
+		if (!r) { /* the connection is gone */
+			*rc = *rc ? *rc : pg_fail(c, NULL, sql);
+			goto out;
+		}
+		if (pg_result_ok(r) || PQresultErrorField(r, PG_DIAG_SQLSTATE))
+			*answered = true;
+		/* After the first error the rest answer PIPELINE_ABORTED. */
+		if (!pg_result_ok(r) && !*rc)
+			*rc = pg_fail(c, r, sql);
+		if (i == b->nbefore && pg_result_ok(r))
+			res = r;
+		else
+			PQclear(r);
+		/* Each statement's results end with a NULL. */
+		while ((r = PQgetResult(c->db)))
+			PQclear(r);
+	}
+	r = PQgetResult(c->db); /* the sync */
+	if (PQresultStatus(r) != PGRES_PIPELINE_SYNC && !*rc)
+		*rc = pg_fail(c, r, sql);
+	PQclear(r);
+out:
+	if (PQpipelineStatus(c->db) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->db) && !*rc)
+		*rc = pg_fail(c, NULL, sql);
+	if (*rc < 0) {
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/*
+ * Executes a prepared statement: a read as it is, a write with the write
+ * lock or the savepoint described at the top. Returns the result (caller
+ * clears) or NULL with the error set and `*rc` negative. `*committed` tells
+ * that a write outside a transaction reached the server, whatever the answer
+ * (its COMMIT was in the same round trip).
  */
 static PGresult *pg_execute(struct pg_conn *c, const struct pg_stmt *e, const struct pg_params *p,
                             const char *sql, int *rc, bool *committed)
 {
-	const bool own_tx = e->write && !c->in_tx, savepoint = e->write && c->in_tx;
-	PGresult *res = NULL;
+	PGresult *res;
+	bool answered = false;
 
-	if (own_tx && (*rc = pg_simple(c, "BEGIN; " PG_WRITE_LOCK, PGRES_TUPLES_OK)) < 0)
-		goto undo;
-	if (savepoint && (*rc = pg_simple(c, "SAVEPOINT careid_stmt", PGRES_COMMAND_OK)) < 0)
-		goto undo;
-	res = PQexecPrepared(c->db, e->name, p->n, p->values, p->lengths, p->formats, 0);
-	if (!pg_result_ok(res)) {
-		*rc = pg_fail(c, res, sql);
-		goto undo;
+	*committed = false;
+	if (!e->write) {
+		res = PQexecPrepared(c->db, e->name, p->n, p->values, p->lengths, p->formats, 0);
+		*rc = pg_result_ok(res) ? 0 : pg_fail(c, res, sql);
+		if (*rc == 0)
+			return res;
+		PQclear(res);
+		return NULL;
 	}
-	if (savepoint &&
-	    (*rc = pg_simple(c, "RELEASE SAVEPOINT careid_stmt", PGRES_COMMAND_OK)) < 0)
-		goto undo;
-	*committed = own_tx;
-	if (own_tx && (*rc = pg_simple(c, "COMMIT", PGRES_COMMAND_OK)) < 0)
-		goto out; /* it may or may not have committed: nothing to undo */
-	*rc = 0;
-	return res;
-undo:
-	if (own_tx)
+	res = pg_pipeline(c, c->in_tx ? &pg_savepoint : &pg_own_tx, e, p, sql, rc, &answered);
+	*committed = !c->in_tx && answered;
+	if (res)
+		return res;
+	/* Undo what the failed batch left open: its own transaction, or the
+	 * failed statement back to the savepoint. */
+	if (PQstatus(c->db) != CONNECTION_OK)
+		return NULL;
+	if (!c->in_tx && PQtransactionStatus(c->db) != PQTRANS_IDLE)
 		pg_simple(c, "ROLLBACK", PGRES_COMMAND_OK);
-	if (savepoint)
+	else if (c->in_tx && PQtransactionStatus(c->db) == PQTRANS_INERROR)
 		pg_simple(c, "ROLLBACK TO SAVEPOINT careid_stmt; RELEASE SAVEPOINT careid_stmt",
 		          PGRES_COMMAND_OK);
-out:
-	PQclear(res);
 	return NULL;
 }
 

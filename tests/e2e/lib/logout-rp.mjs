@@ -226,7 +226,9 @@ export async function startLogoutRp({ host = '127.0.0.1', port = 0 } = {}) {
             });
           }
         },
-        /** Resolves once `count` records match `pred` (see waitFor). */
+        /** Resolves once `count` records match `pred` (see waitFor). A record is in `received` as
+         * soon as its request arrived, before it is judged: `(r) => r.answered !== undefined` waits
+         * for answers. */
         async waitForCount(count, pred = (r) => r.ok, opts = {}) {
           await ep.waitFor(() => ep.received.filter(pred).length >= count, { what: `${count} matching request(s)`, ...opts });
           return ep.received.filter(pred);
