@@ -76,7 +76,8 @@ check-postgres:
 		scripts/schema-compare && node --test tests/sql/'
 
 # The release build `make build` makes (and careid-hashcost), measured by bench/run
-# against its peers (about 45 minutes; results in bench/results/).
+# against its peers and as two nodes behind HAProxy on PostgreSQL (about an hour; results in
+# bench/results/).
 bench:
 	./scripts/install-deps --bench
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREID_TESTS=OFF >/dev/null

@@ -89,7 +89,8 @@ function procStat(pid) {
 	// The command name may hold spaces: fields count from after its ')'.
 	const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
 	const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-	return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) }; // utime + stime
+	return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), // utime + stime
+		reaped: Number(f[13]) + Number(f[14]) }; // cutime + cstime: children it has waited for
 }
 
 // A server is its main process plus its direct children (nginx's workers).
@@ -106,8 +107,32 @@ function pids(main) {
 	return all;
 }
 
+// A provider of several processes (bench/peers/README.md: cpuPids, rssPids)
+// is accounted by its main pid as the processes it names, each with its direct
+// children: CPU over every one of them (a PostgreSQL server's postmaster and
+// its backends), memory over its own (careid's nodes).
+const groups = new Map();
+export function accountAs(p) {
+	if (p.cpuPids || p.rssPids)
+		groups.set(p.pid, { cpu: p.cpuPids ?? [p.pid], rss: p.rssPids ?? [p.pid] });
+}
+export const forget = (main) => groups.delete(main);
+const rssPids = (main) => (groups.has(main) ? groups.get(main).rss.flatMap(pids) : pids(main));
+
+// A named process's CPU ticks with its children's, those still running and
+// those it has reaped (cutime + cstime), so short-lived children (PostgreSQL
+// backends, autovacuum workers) count after they exit too and an exit between
+// two readings never subtracts.
+const familyTicks = (main) => procStat(main).reaped + pids(main).reduce((t, p) => t + procStat(p).ticks, 0);
+
+// The same for one named process alone, in milliseconds (a provider's own
+// breakdown of where its CPU went).
+export const familyCpuMs = (main) => familyTicks(main) * 1000 / CLK_TCK;
+
 // CPU milliseconds (user + system, every thread) the server has used so far.
-export const cpuMs = (main) => pids(main).reduce((t, p) => t + procStat(p).ticks, 0) * 1000 / CLK_TCK;
+export const cpuMs = (main) => (groups.has(main)
+	? groups.get(main).cpu.reduce((t, p) => t + familyTicks(p), 0) * 1000 / CLK_TCK
+	: pids(main).reduce((t, p) => t + procStat(p).ticks, 0) * 1000 / CLK_TCK);
 
 export function statusKb(pid, field, file = `/proc/${pid}/status`) {
 	const m = fs.readFileSync(file, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
@@ -117,7 +142,7 @@ export function statusKb(pid, field, file = `/proc/${pid}/status`) {
 // Peak RSS per load: writing 5 to clear_refs resets VmHWM to the current RSS.
 export function resetPeak(main) {
 	let ok = true;
-	for (const p of pids(main)) {
+	for (const p of rssPids(main)) {
 		try { fs.writeFileSync(`/proc/${p}/clear_refs`, '5'); } catch { ok = false; }
 	}
 	return ok;
@@ -125,5 +150,5 @@ export function resetPeak(main) {
 
 // Summed over the main process and its children (shared pages count once per
 // process, so for nginx it errs high).
-export const peakRssMb = (main) => pids(main).reduce((t, p) => t + statusKb(p, 'VmHWM'), 0) / 1024;
-export const rssMb = (main) => pids(main).reduce((t, p) => t + statusKb(p, 'VmRSS'), 0) / 1024;
+export const peakRssMb = (main) => rssPids(main).reduce((t, p) => t + statusKb(p, 'VmHWM'), 0) / 1024;
+export const rssMb = (main) => rssPids(main).reduce((t, p) => t + statusKb(p, 'VmRSS'), 0) / 1024;

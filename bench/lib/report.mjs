@@ -11,6 +11,9 @@ const median = (xs) => {
 };
 
 const CAREID = 'careid';
+// careid in another topology (careid-haproxy: several nodes on PostgreSQL) is
+// not a peer: careid is not compared with it, it is compared with careid.
+const isVariant = (s) => s !== CAREID && s.startsWith(`${CAREID} `);
 const isGlewlwyd = (s) => s.startsWith('glewlwyd');
 const SIGNING = /^(D|E|F) /;
 
@@ -51,7 +54,12 @@ export function summarise(res) {
 	const find = (scenario, server, conns) => lines.find((l) => l.scenario === scenario && l.server === server && l.connections === conns);
 	const sign = res.openssl_speed?.ms_per_sign;
 	const hash = res.password_hash?.cpu_ms_per_verify;
-	const peers = [...new Set(lines.map((l) => l.server))].filter((s) => s !== CAREID);
+	const peers = [...new Set(lines.map((l) => l.server))].filter((s) => s !== CAREID && !isVariant(s));
+	for (const l of lines.filter((x) => isVariant(x.server))) {
+		const o = find(l.scenario, CAREID, l.connections);
+		if (o)
+			l.vs_careid = { throughput: l.rps / o.rps, cpu_per_req: l.cpu_ms_per_req / o.cpu_ms_per_req };
+	}
 	for (const l of lines.filter((x) => x.server === CAREID)) {
 		l.ratios = {};
 		for (const peer of peers) {
@@ -124,6 +132,8 @@ const fmt = (v, d) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 const fmtInt = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-GB') : '–');
 
 function ratioText(l) {
+	if (l.vs_careid)
+		return `÷ careid: ${fmt(l.vs_careid.throughput, 2)}× / ${fmt(l.vs_careid.cpu_per_req, 2)}×`;
 	const parts = Object.entries(l.ratios ?? {}).map(([peer, r]) =>
 		`${peer}${r.against !== l.scenario && peer === 'nginx' ? ' (A)' : ''} ${fmt(r.throughput, 2)}× / ${fmt(r.cpu_per_req, 2)}×`);
 	if (l.signatures !== undefined)
@@ -156,6 +166,10 @@ export function markdown(res) {
 		out.push(`careid ready: ${fmt(median(c.ready_fresh_ms ?? []), 0)} ms on a fresh store (migrations + demo seed), ` +
 			`${fmt(median(c.ready_ms), 0)} ms on the existing store; idle RSS after ready ${fmt(median(c.idle_rss_mb), 1)} MB; ` +
 			`RSS growth ${fmt(median(c.rss_growth_mb_per_10k_sessions ?? []), 1)} MB per 10,000 sessions left by E's sign-ins.`);
+	for (const [name, v] of Object.entries(res.providers).filter(([n]) => isVariant(n)))
+		out.push(`${name} ready: ${fmt(median(v.ready_fresh_ms ?? []), 0)} ms for the first node on an empty database (migrations + demo seed), ` +
+			`${fmt(median(v.ready_ms), 0)} ms for the next on the seeded one; idle RSS after ready ${fmt(median(v.idle_rss_mb), 1)} MB (the nodes summed); ` +
+			`RSS growth ${fmt(median(v.rss_growth_mb_per_10k_sessions ?? []), 1)} MB per 10,000 sessions left by E's sign-ins (the nodes summed).`);
 	if (res.missing?.length)
 		out.push(`Not measured (no provider module): ${res.missing.join(', ')}.`);
 	out.push('', '| scenario | server | conns | req/s | p50 ms | p99 ms | failures | CPU ms/req | peak RSS MB | careid ÷ peer (req/s, CPU/req); ceiling |',
@@ -163,7 +177,7 @@ export function markdown(res) {
 	const order = (l) => `${l.scenario}\u0000${String(l.connections).padStart(4, '0')}\u0000${l.server === CAREID ? '' : l.server}`;
 	for (const l of [...lines].sort((a, b) => order(a).localeCompare(order(b))))
 		out.push(`| ${l.scenario} | ${l.server} | ${l.connections} | ${fmtInt(l.rps)} | ${fmt(l.p50_ms, 2)} | ${fmt(l.p99_ms, 2)} | ${l.failures} | ` +
-			`${fmt(l.cpu_ms_per_req, l.cpu_ms_per_req < 0.1 ? 4 : 3)} | ${fmt(l.peak_rss_mb, 1)} | ${l.server === CAREID ? ratioText(l) : ''} |`);
+			`${fmt(l.cpu_ms_per_req, l.cpu_ms_per_req < 0.1 ? 4 : 3)} | ${fmt(l.peak_rss_mb, 1)} | ${l.server === CAREID || l.vs_careid ? ratioText(l) : ''} |`);
 	out.push('', '## Targets (issue 7)', '', '| target | careid | met |', '|---|---|---|');
 	for (const x of t)
 		out.push(`| ${x.target} | ${x.figure} | ${x.met === null ? 'reported' : x.met ? 'yes' : '**no**'} |`);
@@ -180,6 +194,8 @@ export function markdown(res) {
 			out.push(`- ${n}`);
 	if (audit)
 		out.push(`- C (careid): audit rows written during the userinfo loads: ${lines.filter((l) => l.server === CAREID && l.scenario === 'C userinfo').map((l) => (l.audit_rows_during_load ?? []).join('/')).join(', ')} (each token's one \`userinfo.served\` row is written by its first call, before the load).`);
+	if (Object.keys(res.providers).some(isVariant))
+		out.push('', 'A careid row in another topology (several nodes on PostgreSQL) is not a peer: its last column is that row ÷ careid\'s (req/s, CPU/req) in the same run.');
 	out.push('', 'Ratios are careid ÷ peer in the same run (medians): throughput above 1 and CPU per request below 1 favour careid. ' +
 		'"RSA signatures": careid\'s server CPU per request in units of one RSA-2048 signature on one core; "argon2id hashes" likewise in units of one password verification. ' +
 		'Figures move by up to ~40 % between runs on a shared machine: compare within one run.', '');
@@ -254,7 +270,8 @@ export function readmeSection(res, stamp) {
 	for (const l of rows) {
 		const other = peers.map((p) => {
 			const against = p === 'nginx' && l.scenario === 'C userinfo' ? 'A discovery' : l.scenario.replace(/ \((password|security key)\)$/, '');
-			const o = lines.find((x) => x.server === p && x.connections === l.connections && x.scenario === against);
+			const at = (sc) => lines.find((x) => x.server === p && x.connections === l.connections && x.scenario === sc);
+			const o = at(against) ?? at(l.scenario); // careid ×2 has careid's two E rows
 			return o ? `${cell(o)}${against !== l.scenario && p === 'nginx' ? ' (A)' : ''}` : '–';
 		});
 		out.push(`| ${l.scenario} | ${l.connections} | **${cell(l)}** | ${other.join(' | ')} |`);
