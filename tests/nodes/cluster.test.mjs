@@ -10,10 +10,10 @@
 // The PostgreSQL server is this file's own (lib/cluster.mjs), so (e) can stop and start it.
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { before, after, test } from 'node:test';
+import { before } from 'node:test';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
-import { startPg, startCluster, probe, until, sleep } from './lib/cluster.mjs';
+import { startPg, startCluster, probe, until, sleep, clusterTests } from './lib/cluster.mjs';
 import { NodeBrowser, routedFetch } from './lib/route.mjs';
 import { DETECTION_MS, RECOVERY_MS } from './lib/haproxy.mjs';
 import { describePages, describeRes, textOf } from '../e2e/lib/browser.mjs';
@@ -26,35 +26,11 @@ const POST_LOGOUT_URI = 'http://127.0.0.1:9/logged-out';
 
 let cl;
 let lrp;
-let failures = 0;
 before(async () => {
   cl = await startCluster(careid);
   lrp = await startLogoutRp();
 });
-after(async () => {
-  try {
-    const st = cl ? await cl.stop() : {};
-    if (failures === 0) {
-      for (const [name, s] of Object.entries(st)) assert.deepEqual(s, { code: 0, signal: null }, `node ${name} exits 0 on SIGTERM`);
-    }
-  } finally {
-    await lrp?.close();
-    await pg.destroy();
-  }
-});
-
-/** node:test's test, printing both nodes' and HAProxy's last log lines when it fails. */
-function ctest(name, fn) {
-  return test(name, async (t) => {
-    try {
-      await fn(t);
-    } catch (e) {
-      failures++;
-      process.stderr.write(`\n--- test "${name}" failed; logs:\n${cl.describe()}\n`);
-      throw e;
-    }
-  });
-}
+const ctest = clusterTests(() => ({ cl, lrp }), pg);
 
 const A = () => cl.nodes[0];
 const B = () => cl.nodes[1];

@@ -13,10 +13,10 @@
 // and outcome, and carries an x-test-id that HAProxy logs with the node it went to.
 // Prints one summary line per fault (`fault: …`, `fault (PostgreSQL restart): …`).
 import assert from 'node:assert/strict';
-import { before, after, test } from 'node:test';
+import { before } from 'node:test';
 import { createHash, randomBytes } from 'node:crypto';
 import * as jose from 'jose';
-import { startPg, startCluster, sleep } from './lib/cluster.mjs';
+import { startPg, startCluster, sleep, clusterTests } from './lib/cluster.mjs';
 import { NodeBrowser, Recorder, recordedFetch } from './lib/route.mjs';
 import { DETECTION_MS, RECOVERY_MS } from './lib/haproxy.mjs';
 import { describePages, describeRes } from '../e2e/lib/browser.mjs';
@@ -32,7 +32,6 @@ const POST_LOGOUT_URI = 'http://127.0.0.1:9/logged-out';
 let cl;
 let lrp;
 let ep;
-let failures = 0;
 const ctx = {}; // clients, discovery, keys
 before(async () => {
   cl = await startCluster(careid);
@@ -46,29 +45,7 @@ before(async () => {
   ctx.meta = await (await fetch(`${ctx.issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10000) })).json();
   ctx.jwks = jose.createLocalJWKSet(await (await fetch(ctx.meta.jwks_uri, { signal: AbortSignal.timeout(10000) })).json());
 });
-after(async () => {
-  try {
-    const st = cl ? await cl.stop() : {};
-    if (failures === 0) {
-      for (const [name, s] of Object.entries(st)) assert.deepEqual(s, { code: 0, signal: null }, `node ${name} exits 0 on SIGTERM`);
-    }
-  } finally {
-    await lrp?.close();
-    await pg.destroy();
-  }
-});
-
-function ctest(name, fn) {
-  return test(name, async (t) => {
-    try {
-      await fn(t);
-    } catch (e) {
-      failures++;
-      process.stderr.write(`\n--- test "${name}" failed; logs:\n${cl.describe()}\n`);
-      throw e;
-    }
-  });
-}
+const ctest = clusterTests(() => ({ cl, lrp }), pg);
 
 // ---------------------------------------------------------------------------------------------
 // The load

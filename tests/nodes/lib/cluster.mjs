@@ -9,12 +9,14 @@
 //
 // Order of a cluster's start: HAProxy first (its port is every node's --public-url, so the
 // issuers match), then node A (which seeds the demo store), then node B on A's store.
+import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
 import { startHaproxy, freePort } from './haproxy.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -144,4 +146,35 @@ export async function startCluster(careid, { count = 2, extraArgs = [] } = {}) {
     throw e;
   }
   return cluster;
+}
+
+/**
+ * A test file's ending around its cluster: `parts()` gives {cl, lrp} as the file's before hook
+ * left them, `pg` is the file's PostgreSQL. Registers the after hook that stops the cluster
+ * (every node must exit 0 on SIGTERM when no test failed), the logout receiver and PostgreSQL,
+ * and returns node:test's `test` printing the nodes' and HAProxy's last log lines on a failure.
+ */
+export function clusterTests(parts, pg) {
+  let failures = 0;
+  after(async () => {
+    const { cl, lrp } = parts();
+    try {
+      const st = cl ? await cl.stop() : {};
+      if (failures === 0) {
+        for (const [name, s] of Object.entries(st)) assert.deepEqual(s, { code: 0, signal: null }, `node ${name} exits 0 on SIGTERM`);
+      }
+    } finally {
+      await lrp?.close();
+      await pg.destroy();
+    }
+  });
+  return (name, fn) => test(name, async (t) => {
+    try {
+      await fn(t);
+    } catch (e) {
+      failures++;
+      process.stderr.write(`\n--- test "${name}" failed; logs:\n${parts().cl?.describe()}\n`);
+      throw e;
+    }
+  });
 }
