@@ -2,23 +2,16 @@
 // used (CPU time and peak memory from /proc), independent of the load generator.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+
+import { freePort } from '../../tests/e2e/lib/net.mjs';
+
+export { freePort };
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const log = (...a) => console.error('bench:', ...a);
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
-export function freePort() {
-	return new Promise((resolve, reject) => {
-		const s = net.createServer();
-		s.on('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const { port } = s.address();
-			s.close(() => resolve(port));
-		});
-	});
-}
 
 // Every child started through a Procs stops on any exit of the harness, and
 // the temporary directory goes with them.

@@ -262,7 +262,7 @@ h.test('conformance: a conforming RP in INT turns the checklist complete by itse
   r = await a.api.post(`${base}/logout-test`, { client_id: rp.client.clientId });
   assert.equal(r.status, 200, r.body);
   assert.equal(r.json.result.uri, ep.url);
-  await ep.waitForCount(2, (r) => r.answered !== undefined);
+  await ep.waitForCount(2, () => true);
   assert.equal(ep.valid.length, 1, ep.describe());
   assert.equal(ep.valid[0].answered, 200, ep.describe());
   assert.equal(ep.invalid.length, 1, ep.describe());

@@ -7,27 +7,15 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BIN, REPO } from './careid.mjs';
+export { freePort } from './net.mjs';
 
 const LISTEN_RE = /^careid agent listening on (http:\/\/127\.0\.0\.1:(\d+))$/;
 /** A timer that does not keep the process alive (for races against timeouts). */
 const guard = (ms, value) => new Promise((r) => setTimeout(r, ms, value).unref());
 
-/** A TCP port free on 127.0.0.1 right now (listen on 0, read the port, close). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** SoftHSM v2's PKCS#11 module (Debian softhsm2, which scripts/install-deps installs). */
 export function softhsmModule() {

@@ -208,14 +208,17 @@ export async function startLogoutRp({ host = '127.0.0.1', port = 0 } = {}) {
         /** Answers for the next valid tokens, in order. */
         answers(...modes) { ep.queue.push(...modes); return ep; },
         notify() { for (const w of waiters) w(); },
+        /** The records answered (or held): a request is in `received` as soon as it arrived,
+         * and judged only once its token was checked. */
+        judged() { return ep.received.filter((r) => r.answered !== undefined); },
         /**
-         * Resolves the first record matching `pred` (over `received`), waiting up to timeoutMs;
-         * rejects with everything the endpoint saw when none comes.
+         * Resolves the first judged record matching `pred`, waiting up to timeoutMs; rejects
+         * with everything the endpoint saw when none comes.
          */
         async waitFor(pred = (r) => r.ok, { timeoutMs = 10000, what = 'a logout token' } = {}) {
           const deadline = Date.now() + timeoutMs;
           for (;;) {
-            const hit = ep.received.find(pred);
+            const hit = ep.judged().find(pred);
             if (hit) return hit;
             const left = deadline - Date.now();
             if (left <= 0) throw new Error(`${what} did not arrive at ${ep.url} within ${timeoutMs} ms; received: ${ep.describe()}`);
@@ -226,12 +229,10 @@ export async function startLogoutRp({ host = '127.0.0.1', port = 0 } = {}) {
             });
           }
         },
-        /** Resolves once `count` records match `pred` (see waitFor). A record is in `received` as
-         * soon as its request arrived, before it is judged: `(r) => r.answered !== undefined` waits
-         * for answers. */
+        /** Resolves once `count` judged records match `pred` (see waitFor). */
         async waitForCount(count, pred = (r) => r.ok, opts = {}) {
-          await ep.waitFor(() => ep.received.filter(pred).length >= count, { what: `${count} matching request(s)`, ...opts });
-          return ep.received.filter(pred);
+          await ep.waitFor(() => ep.judged().filter(pred).length >= count, { what: `${count} matching request(s)`, ...opts });
+          return ep.judged().filter(pred);
         },
         /** One line per request, for assertion messages. */
         describe() {

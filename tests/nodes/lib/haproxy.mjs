@@ -18,21 +18,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
+import { freePort } from '../../e2e/lib/net.mjs';
+
+export { freePort };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A free TCP port on 127.0.0.1 (free now; taken by whoever binds it first). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Health check timing: a node is marked DOWN after FALL failed checks INTER ms apart. */
 export const CHECK = { inter: 300, fall: 2, rise: 2, timeout: 1000 };
